@@ -1,0 +1,85 @@
+"""Where the kit finds raw data and writes its outputs.
+
+Two environment variables, each with a git-ignored default inside the project:
+
+``MEDMOD_DATA_ROOT``
+    The folder that holds the raw PhysioNet downloads, laid out as
+    ``mimiciv/<version>/{hosp,icu}`` and ``mimic-cxr-jpg/<version>/files``.
+    Default: ``<project>/data/synthetic`` (written by ``make demo``).
+    The kit only ever reads from this folder.
+``MEDMOD_OUTPUT_DIR``
+    Where processed data, image caches, checkpoints and reports go.
+    Default: ``<project>/outputs``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ROOT_ENV = "MEDMOD_DATA_ROOT"
+OUTPUT_DIR_ENV = "MEDMOD_OUTPUT_DIR"
+
+#: Release folders the kit knows, newest first.
+MIMIC_IV_VERSIONS = ("3.1", "3.0", "2.2", "2.1", "2.0", "1.0")
+MIMIC_CXR_VERSIONS = ("2.1.0", "2.0.0")
+
+
+def project_root() -> Path:
+    """The folder that contains ``medmod_lib/`` (the repository checkout)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """The raw-data root: ``$MEDMOD_DATA_ROOT`` or ``<project>/data/synthetic``."""
+    value = os.environ.get(DATA_ROOT_ENV)
+    return Path(value).expanduser() if value else project_root() / "data" / "synthetic"
+
+
+def output_root() -> Path:
+    """The output root: ``$MEDMOD_OUTPUT_DIR`` or ``<project>/outputs``."""
+    value = os.environ.get(OUTPUT_DIR_ENV)
+    return Path(value).expanduser() if value else project_root() / "outputs"
+
+
+def _find_release(root: Path, name: str, versions: tuple[str, ...], markers: tuple[str, ...]) -> Path:
+    root = Path(root).expanduser()
+    # The user may point straight at a release folder (e.g. .../mimiciv/3.1).
+    if any((root / m).exists() for m in markers):
+        return root
+    base = root / name if (root / name).is_dir() else root
+    for version in versions:
+        candidate = base / version
+        if candidate.is_dir():
+            return candidate
+    found = sorted(p.name for p in base.iterdir()) if base.is_dir() else []
+    raise FileNotFoundError(
+        f"No {name} release found under {root}. Expected {root}/{name}/<version>/ with "
+        f"<version> one of {', '.join(versions)} (found: {found or 'nothing'}). "
+        f"Set {DATA_ROOT_ENV} to the folder that holds your PhysioNet download, "
+        f"or run `make data` to generate the synthetic default."
+    )
+
+
+def mimic_iv_root(root: str | Path | None = None) -> Path:
+    """The MIMIC-IV release folder (``.../mimiciv/<version>``) under ``root``.
+
+    ``root`` may be the data root, the ``mimiciv`` folder, or the release folder
+    itself. The newest known version present wins.
+    """
+    return _find_release(
+        Path(root) if root is not None else data_root(),
+        "mimiciv",
+        MIMIC_IV_VERSIONS,
+        markers=("hosp", "icu", "core"),
+    )
+
+
+def mimic_cxr_root(root: str | Path | None = None) -> Path:
+    """The MIMIC-CXR-JPG release folder (``.../mimic-cxr-jpg/<version>``) under ``root``."""
+    return _find_release(
+        Path(root) if root is not None else data_root(),
+        "mimic-cxr-jpg",
+        MIMIC_CXR_VERSIONS,
+        markers=("files", "mimic-cxr-2.0.0-metadata.csv.gz", "mimic-cxr-2.0.0-metadata.csv"),
+    )

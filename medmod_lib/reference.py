@@ -1,0 +1,145 @@
+"""Benchmark reference data: the 17 variables, phenotypes, CheXpert names, LOS bins.
+
+The files in ``medmod_lib/resources/`` are copies of the public benchmark
+resources (mimic3-benchmarks, MedFuse, MedMod); this module is the one place
+that reads them, so no other module hard-codes a channel name or a label list.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import yaml
+
+_RES = resources.files("medmod_lib") / "resources"
+
+
+class Task(StrEnum):
+    """The five MedMod prediction tasks, named as in the benchmark listfiles."""
+
+    IN_HOSPITAL_MORTALITY = "in-hospital-mortality"
+    PHENOTYPING = "phenotyping"
+    DECOMPENSATION = "decompensation"
+    LENGTH_OF_STAY = "length-of-stay"
+    RADIOLOGY = "radiology"
+
+    @classmethod
+    def parse(cls, name: str | Task) -> Task:
+        """Return the task called ``name``; raise ``ValueError`` listing valid names."""
+        try:
+            return cls(name)
+        except ValueError:
+            valid = ", ".join(t.value for t in cls)
+            raise ValueError(f"Unknown task {name!r}; expected one of: {valid}") from None
+
+
+@cache
+def discretizer_config() -> dict[str, Any]:
+    """``discretizer_config.json``: channel order, categories, normal values."""
+    return json.loads((_RES / "discretizer_config.json").read_text())
+
+
+@cache
+def channel_info() -> dict[str, Any]:
+    """``channel_info.json``: ordinal scores of the categorical channels."""
+    return json.loads((_RES / "channel_info.json").read_text())
+
+
+def channels() -> list[str]:
+    """The 17 benchmark channels in benchmark order (note "Glascow", "Heart Rate")."""
+    return list(discretizer_config()["id_to_channel"])
+
+
+def is_categorical(channel: str) -> bool:
+    return bool(discretizer_config()["is_categorical_channel"][channel])
+
+
+def possible_values(channel: str) -> list[str]:
+    """One-hot order of a categorical channel (config order, not sorted)."""
+    return list(discretizer_config()["possible_values"][channel])
+
+
+def normal_value(channel: str) -> str:
+    """The value the discretizer imputes before a channel's first observation."""
+    return discretizer_config()["normal_values"][channel]
+
+
+def gcs_scores(channel: str) -> dict[str, int]:
+    """Map of a GCS / capillary-refill text value to its ordinal score."""
+    return dict(channel_info()[channel]["values"])
+
+
+@cache
+def variable_ranges() -> pd.DataFrame:
+    """``variable_ranges.csv`` indexed by variable name (spelled as in the channels)."""
+    df = pd.read_csv(_RES / "variable_ranges.csv")
+    df = df[df["LEVEL1"].isna() | (df["LEVEL1"] == df["LEVEL2"])].copy()
+    # The ranges file spells "Heart rate"; the channel is "Heart Rate".
+    df["LEVEL2"] = df["LEVEL2"].replace({"Heart rate": "Heart Rate"})
+    return df.drop_duplicates("LEVEL2").set_index("LEVEL2")
+
+
+@cache
+def itemid_map() -> pd.DataFrame:
+    """``mimic_iv_itemids_17vars.csv``: variable, itemid, label, table, unit."""
+    return pd.read_csv(_RES / "mimic_iv_itemids_17vars.csv", dtype={"itemid": "int64"})
+
+
+@cache
+def phenotype_definitions() -> dict[str, dict[str, Any]]:
+    """All HCUP-CCS groups of ``icd_9_10_definitions_2.yaml`` (codes as strings)."""
+    with (_RES / "icd_9_10_definitions_2.yaml").open() as fh:
+        raw = yaml.safe_load(fh)
+    return {
+        name: {**entry, "codes": [str(c) for c in entry.get("codes", [])]}
+        for name, entry in raw.items()
+    }
+
+
+@cache
+def phenotypes() -> list[str]:
+    """The 25 benchmark phenotypes, sorted alphabetically (listfile column order)."""
+    return sorted(n for n, e in phenotype_definitions().items() if e.get("use_in_benchmark"))
+
+
+@cache
+def icd_to_phenotypes() -> dict[str, list[str]]:
+    """Map a dot-less ICD code to the benchmark phenotypes whose CCS group lists it."""
+    out: dict[str, list[str]] = {}
+    defs = phenotype_definitions()
+    for name in phenotypes():
+        for code in defs[name]["codes"]:
+            out.setdefault(code, []).append(name)
+    return out
+
+
+#: The 14 CheXpert labels in file (alphabetical) order.
+CHEXPERT_LABELS: tuple[str, ...] = (
+    "Atelectasis",
+    "Cardiomegaly",
+    "Consolidation",
+    "Edema",
+    "Enlarged Cardiomediastinum",
+    "Fracture",
+    "Lung Lesion",
+    "Lung Opacity",
+    "No Finding",
+    "Pleural Effusion",
+    "Pleural Other",
+    "Pneumonia",
+    "Pneumothorax",
+    "Support Devices",
+)
+
+#: Length-of-stay buckets in days, left-closed: (-inf,1), [1,2), ..., [8,14), [14,inf).
+LOS_BIN_EDGES_DAYS: tuple[float, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 14)
+#: Mean remaining LOS (hours) of each bucket in mimic3-benchmarks, used for MAD.
+LOS_BIN_MEANS_HOURS: tuple[float, ...] = (
+    11.450379, 35.070846, 59.206531, 83.382723, 107.487817,
+    131.579534, 155.643957, 179.660558, 254.306624, 585.325890,
+)
