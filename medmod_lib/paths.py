@@ -42,7 +42,9 @@ def output_root() -> Path:
     return Path(value).expanduser() if value else project_root() / "outputs"
 
 
-def _find_release(root: Path, name: str, versions: tuple[str, ...], markers: tuple[str, ...]) -> Path:
+def _find_release(
+    root: Path, name: str, versions: tuple[str, ...], markers: tuple[str, ...]
+) -> Path:
     root = Path(root).expanduser()
     # The user may point straight at a release folder (e.g. .../mimiciv/3.1).
     if any((root / m).exists() for m in markers):

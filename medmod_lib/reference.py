@@ -140,6 +140,14 @@ CHEXPERT_LABELS: tuple[str, ...] = (
 LOS_BIN_EDGES_DAYS: tuple[float, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 14)
 #: Mean remaining LOS (hours) of each bucket in mimic3-benchmarks, used for MAD.
 LOS_BIN_MEANS_HOURS: tuple[float, ...] = (
-    11.450379, 35.070846, 59.206531, 83.382723, 107.487817,
-    131.579534, 155.643957, 179.660558, 254.306624, 585.325890,
+    11.450379,
+    35.070846,
+    59.206531,
+    83.382723,
+    107.487817,
+    131.579534,
+    155.643957,
+    179.660558,
+    254.306624,
+    585.325890,
 )

@@ -119,7 +119,11 @@ MIMIC_IV: dict[str, dict[str, dict[str, str]]] = {
     },
 }
 
-_CXR_LABEL_COLUMNS = {"subject_id": "int", "study_id": "int", **{n: "float" for n in CHEXPERT_LABELS}}
+_CXR_LABEL_COLUMNS = {
+    "subject_id": "int",
+    "study_id": "int",
+    **{n: "float" for n in CHEXPERT_LABELS},
+}
 
 #: MIMIC-CXR-JPG files (the "2.0.0" in the names is kept in the 2.1.0 release).
 MIMIC_CXR: dict[str, dict[str, str]] = {

@@ -55,5 +55,7 @@ def test_installed_versions_match_pins():
         try:
             installed = version(name)
         except PackageNotFoundError:
-            raise AssertionError(f"{name} is pinned in requirements.txt but not installed") from None
+            raise AssertionError(
+                f"{name} is pinned in requirements.txt but not installed"
+            ) from None
         assert installed.split("+")[0] == pinned, f"{name}: installed {installed}, pinned {pinned}"
