@@ -9,6 +9,8 @@ __all__ = [
     "CohortMode",
     "LeakageError",
     "LinkingRule",
+    "MultimodalCollate",
+    "MultimodalDataset",
     "build_cohort",
     "check_no_leakage",
 ]
