@@ -142,3 +142,39 @@ def test_bad_parameters():
         )
     with pytest.raises(ValueError, match="image_labels"):
         build_cohort("radiology", "paired", samples=samples, images=make_images(samples))
+
+
+def test_flow_report_and_card(tmp_path):
+    from medmod_lib.linking.report import flow_table, plot_flow, write_cohort_card
+
+    samples = make_samples()
+    images = make_images(samples)
+    cohorts = {
+        "ihm/paired": build_cohort(
+            "in-hospital-mortality", "paired", samples=samples, images=images
+        ),
+        "ihm/partial": build_cohort(
+            "in-hospital-mortality", "partial", samples=samples, images=images
+        ),
+    }
+    ehr_flow = pd.DataFrame(
+        {
+            "step": ["all stays", "adults"],
+            "subjects": [70, 60],
+            "admissions": [80, 60],
+            "stays": [90, 60],
+        }
+    )
+    table = flow_table(ehr_flow, cohorts)
+    assert set(table.columns) == {"stage", "task", "step", "split", "count"}
+    ihm = table[(table["task"] == "ihm/paired") & (table["split"] == "all")]
+    assert ihm["count"].tolist()[0] == 60 and ihm["count"].tolist()[-1] == 20
+    assert table.loc[table["stage"] == "EHR cohort", "count"].tolist() == [90, 60]
+    grid = plot_flow(table)
+    assert len(grid.axes) == 2
+    card = write_cohort_card(
+        tmp_path / "card.md", title="toy", source="test", ehr_flow=ehr_flow, cohorts=cohorts
+    )
+    text = card.read_text()
+    assert "intime <= study time <= intime + 48 h" in text
+    assert "| train |" in text and "Label prevalence" in text
