@@ -1,0 +1,81 @@
+"""Decode and resize one X-ray; build one cache shard (the worker's code).
+
+Kept free of pandas and torch so that the cache's worker processes start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def resized_shape(width: int, height: int, size: int) -> tuple[int, int]:
+    """(width, height) with the short side ``size``, as torchvision ``Resize(size)``."""
+    if width <= height:
+        return size, int(size * height / width)
+    return int(size * width / height), size
+
+
+def center_crop_box(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of a centred ``size`` square, as torchvision ``CenterCrop``."""
+    left = int(round((width - size) / 2.0))
+    top = int(round((height - size) / 2.0))
+    return left, top, left + size, top + size
+
+
+def decode_resized(path: str | Path, size: int = 256, *, draft: bool = True) -> np.ndarray:
+    """Decode a greyscale X-ray, resize its short side to ``size`` and centre-crop.
+
+    Args:
+        path: a JPEG (or any image Pillow reads); colour images become ``L``.
+        size: output side length in pixels.
+        draft: use the JPEG decoder's reduced-size (DCT-scaled) decoding.
+
+    Returns:
+        uint8 array (size, size).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        OSError, SyntaxError, ValueError: the file cannot be decoded.
+    """
+    with Image.open(path) as im:
+        width, height = im.size
+        if width < 1 or height < 1:
+            raise ValueError(f"{path}: empty image {width}x{height}")
+        if draft and im.format == "JPEG":
+            im.draft("L", (size, size))
+        im = im.convert("L") if im.mode != "L" else im
+        im.load()
+        w, h = resized_shape(width, height, size)
+        im = im.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=None)
+        im = im.crop(center_crop_box(w, h, size))
+        return np.asarray(im, dtype=np.uint8)
+
+
+def build_shard(shard_npy: str, cxr_root: str, paths: list[str], size: int) -> list[dict]:
+    """Worker: decode one shard's images into ``shard_npy``; return per-row status."""
+    out = np.zeros((len(paths), size, size), dtype=np.uint8)
+    status: list[dict] = []
+    for row, rel in enumerate(paths):
+        full = os.path.join(cxr_root, rel)
+        try:
+            out[row] = decode_resized(full, size)
+            status.append({"row": row, "status": "ok"})
+        except FileNotFoundError:
+            status.append({"row": row, "status": "missing", "error": f"no such file: {full}"})
+        except Exception as err:  # noqa: BLE001 - any decoder failure is reported, not raised
+            status.append(
+                {"row": row, "status": "corrupt", "error": f"{type(err).__name__}: {err}"}
+            )
+    tmp = f"{shard_npy}.tmp{os.getpid()}.npy"
+    np.save(tmp, out)
+    os.replace(tmp, shard_npy)
+    meta = Path(shard_npy).with_suffix(".json")
+    tmp_meta = f"{meta}.tmp{os.getpid()}"
+    Path(tmp_meta).write_text(json.dumps(status))
+    os.replace(tmp_meta, meta)
+    return status
