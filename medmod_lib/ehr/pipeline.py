@@ -1,0 +1,258 @@
+"""MIMIC-IV release -> processed EHR folder: cohort, events, hourly inputs, tasks.
+
+The steps, in order (each one a function of its own module):
+:func:`~.cohort.build_cohort` -> :func:`~.splits.assign_splits` ->
+:func:`~.variables.extract_events` (DuckDB) -> per chunk of stays: wide
+timeseries + :func:`~.discretizer.discretize_events` -> :mod:`~.tasks` ->
+listfiles and per-task normalizers fitted on the training split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from .. import __version__, reference
+from ..reference import Task
+from .cohort import CohortConfig, build_cohort, los_hours
+from .discretizer import Normalizer, discretize_events, header, n_bins_for
+from .listfiles import write_listfiles
+from .processed import ProcessedEHR
+from .reader import DuckDBSettings, MimicIVReader, SkipLog
+from .splits import DEFAULT_FRACTIONS, SPLITS, assign_splits
+from .tasks import EHR_TASKS, IHM_HOURS, EventSummary, build_task
+from .variables import VariableConfig, extract_events, fetch_events
+
+
+@dataclass(frozen=True)
+class EHRConfig:
+    """Everything that decides the processed folder's content.
+
+    Attributes:
+        cohort: cohort filters.
+        variables: variable extraction switches.
+        tasks: EHR tasks to build (radiology comes from the CXR side).
+        seed: seed of the subject-level split.
+        split_fractions: train/val/test shares.
+        duckdb: DuckDB threads / memory limit / spill folder.
+        chunk_stays: stays per discretization chunk (bounds memory).
+    """
+
+    cohort: CohortConfig = field(default_factory=CohortConfig)
+    variables: VariableConfig = field(default_factory=VariableConfig)
+    tasks: tuple[str, ...] = tuple(t.value for t in EHR_TASKS)
+    seed: int = 0
+    split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
+    duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
+    chunk_stays: int = 5000
+
+    def __post_init__(self) -> None:
+        for t in self.tasks:
+            if Task.parse(t) not in EHR_TASKS:
+                raise ValueError(
+                    f"{t!r} is not an EHR task; choose from {[x.value for x in EHR_TASKS]}"
+                )
+
+
+def _check_out(out: Path, raw: Path) -> None:
+    o, r = out.resolve(), raw.resolve()
+    if o == r or r in o.parents or o in r.parents:
+        raise ValueError(
+            f"Output folder {out} overlaps the raw-data folder {raw}; the kit never writes "
+            "inside raw data. Choose --out elsewhere (e.g. outputs/processed)."
+        )
+
+
+def _wide(events: pd.DataFrame) -> pd.DataFrame:
+    chans = reference.channels()
+    if events.empty:
+        return pd.DataFrame(
+            {"stay_id": pd.Series([], "int64"), "Hours": [], **{c: [] for c in chans}}
+        )
+    wide = events.set_index(["stay_id", "hours", "channel"])["value"].unstack("channel")
+    wide = wide.reindex(columns=chans).astype(object)
+    wide = wide.where(wide.notna(), "")
+    wide = wide.reset_index().rename(columns={"hours": "Hours"})
+    wide.columns.name = None
+    return wide.sort_values(["stay_id", "Hours"], kind="stable")
+
+
+def _events_pass(
+    reader: MimicIVReader, stays: pd.DataFrame, out: Path, chunk_stays: int
+) -> tuple[EventSummary, pd.DataFrame, int]:
+    """Write timeseries.parquet and hourly/{inputs.npy,index.parquet} chunk by chunk."""
+    ends = los_hours(stays).sort_index()
+    n_bins = np.array([n_bins_for(e) for e in ends.to_numpy()], dtype=np.int64)
+    total = int(n_bins.sum())
+    (out / "hourly").mkdir(parents=True, exist_ok=True)
+    cols = header()
+    inputs = np.lib.format.open_memmap(
+        out / "hourly" / "inputs.npy", mode="w+", dtype=np.float32, shape=(total, len(cols))
+    )
+    schema = pa.schema(
+        [("stay_id", pa.int64()), ("Hours", pa.float64())]
+        + [(c, pa.string()) for c in reference.channels()]
+    )
+    summaries, indexes, offset, n_rows = [], [], 0, 0
+    ids = ends.index.to_numpy()
+    with pq.ParquetWriter(out / "timeseries.parquet", schema) as writer:
+        for start in tqdm(range(0, len(ids), chunk_stays), desc="hourly inputs", unit="chunk"):
+            chunk = ids[start : start + chunk_stays]
+            ev = fetch_events(reader, chunk[0], chunk[-1])
+            summaries.append(EventSummary.from_events(ev, ends.loc[chunk]))
+            arr, idx = discretize_events(ev, ends.loc[chunk])
+            inputs[offset : offset + len(arr)] = arr
+            idx["offset"] += offset
+            offset += len(arr)
+            indexes.append(idx)
+            wide = _wide(ev)
+            n_rows += len(wide)
+            writer.write_table(pa.Table.from_pandas(wide, schema=schema, preserve_index=False))
+    inputs.flush()
+    del inputs
+    index = pd.concat(indexes, ignore_index=True)
+    index.to_parquet(out / "hourly" / "index.parquet", index=False)
+    return EventSummary.concat(summaries), index, n_rows
+
+
+def _fit_normalizer(
+    inputs: np.ndarray, index: pd.DataFrame, stay_ids: np.ndarray, first: int | None
+) -> Normalizer:
+    norm = Normalizer()
+    idx = index.set_index("stay_id").loc[np.unique(stay_ids)]
+    buf, size = [], 0
+    for off, n in zip(idx["offset"].to_numpy(), idx["n_bins"].to_numpy(), strict=True):
+        n = n if first is None else min(n, first)
+        buf.append(inputs[off : off + n])
+        size += n
+        if size >= 1_000_000:
+            norm.partial_fit(np.concatenate(buf), header() if norm.header is None else None)
+            buf, size = [], 0
+    if buf:
+        norm.partial_fit(np.concatenate(buf), header() if norm.header is None else None)
+    return norm
+
+
+def prepare_ehr(
+    mimic_iv_root: str | Path, out: str | Path, config: EHRConfig | None = None
+) -> ProcessedEHR:
+    """Run the EHR pipeline and write the processed folder (CONTRIBUTING layout).
+
+    Args:
+        mimic_iv_root: data root, ``mimiciv`` folder or release folder (v2.2/v3.x).
+        out: processed folder to (re)write; must not overlap the raw data.
+        config: pipeline settings.
+
+    Returns:
+        A :class:`ProcessedEHR` over ``out``.
+    """
+    config = config or EHRConfig()
+    out = Path(out)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    skips = SkipLog()
+    reader = MimicIVReader(mimic_iv_root, config.duckdb)
+    _check_out(out, reader.root)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        stays, flow = build_cohort(reader, config.cohort, skips)
+        splits = assign_splits(stays["subject_id"], config.seed, config.split_fractions)
+        stays = stays.merge(splits, on="subject_id", how="left")
+        timings["cohort_s"] = time.perf_counter() - t0
+
+        t = time.perf_counter()
+        stats = extract_events(reader, stays, config.variables, skips)
+        timings["extract_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        summary, index, n_ts_rows = _events_pass(reader, stays, out, config.chunk_stays)
+        timings["discretize_s"] = time.perf_counter() - t
+        no_events = int((summary.n_in_stay.reindex(stays["stay_id"]).fillna(0) == 0).sum())
+        skips.add(
+            "stays", "no events within the stay (kept in stays.parquet, no task samples)", no_events
+        )
+        diagnoses = reader.sql(
+            f"""SELECT hadm_id, icd_code FROM
+            {reader.scan("diagnoses_icd", ["hadm_id", "icd_code"])}
+            WHERE hadm_id IN (SELECT hadm_id FROM cohort)""",
+            "diagnoses_icd",
+        )
+    finally:
+        reader.close()
+
+    stays.to_parquet(out / "stays.parquet", index=False)
+    splits.to_csv(out / "splits.csv", index=False)
+    flow.to_csv(out / "cohort_flow.csv", index=False)
+
+    t = time.perf_counter()
+    inputs = np.load(out / "hourly" / "inputs.npy", mmap_mode="r")
+    split_of = stays.set_index("stay_id")["split"]
+    (out / "tasks").mkdir(exist_ok=True)
+    task_counts: dict[str, dict[str, int]] = {}
+    for name in tqdm(config.tasks, desc="tasks", unit="task"):
+        task = Task.parse(name)
+        samples = build_task(task, stays, summary, diagnoses)
+        samples.insert(2, "split", samples["stay_id"].map(split_of).to_numpy())
+        samples.to_parquet(out / "tasks" / f"{task.value}.parquet", index=False)
+        write_listfiles(task, samples, stays, out / "listfiles")
+        task_counts[task.value] = {s: int((samples["split"] == s).sum()) for s in SPLITS}
+        train = samples.loc[samples["split"] == "train", "stay_id"].to_numpy()
+        first = int(IHM_HOURS) if task == Task.IN_HOSPITAL_MORTALITY else None
+        if len(train):
+            _fit_normalizer(inputs, index, train, first).save(
+                out / "normalizers" / f"{task.value}.json"
+            )
+        else:
+            skips.add(task.value, "no training samples: normalizer not written", 1)
+    timings["tasks_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+
+    manifest = {
+        "kit_version": __version__,
+        "source": {"mimic_iv": str(reader.root), "version": reader.version},
+        "parameters": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
+        "counts": {
+            "cohort_stays": int(len(stays)),
+            "cohort_subjects": int(stays["subject_id"].nunique()),
+            "chartevents_rows_with_17var_itemids": stats.chartevents_rows,
+            "labevents_rows_with_17var_itemids_of_cohort_subjects": stats.labevents_rows,
+            "events_per_channel": stats.events_per_channel,
+            "timeseries_rows": n_ts_rows,
+            "hourly_bins": int(index["n_bins"].sum()),
+            "samples": task_counts,
+        },
+        "variables": {
+            "capillary_refill_itemids": stats.crr_itemids,
+            "gcs_total_derived": stats.gcs_total_derived,
+            "range_dropped": stats.range_dropped,
+            "unknown_values": stats.unknown_values,
+        },
+        "skips": skips.as_dict(),
+        "hourly": {"header": header(), "timestep": 1.0, "impute_strategy": "previous"},
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    ehr = ProcessedEHR(out)
+    print(summary_text(ehr, flow, skips, task_counts))
+    return ehr
+
+
+def summary_text(
+    ehr: ProcessedEHR, flow: pd.DataFrame, skips: SkipLog, task_counts: dict[str, dict[str, int]]
+) -> str:
+    """The printed end-of-run summary."""
+    lines = [f"Processed EHR folder: {ehr.root}", "Cohort flow:", flow.to_string(index=False)]
+    lines.append("Samples (train / val / test):")
+    for task, c in task_counts.items():
+        lines.append(f"  {task:<24} {c['train']:>9,d} {c['val']:>9,d} {c['test']:>9,d}")
+    lines += ["Skipped or filtered rows:", skips.summary()]
+    lines.append(f"Timings: {ehr.manifest['timings']}")
+    return "\n".join(lines)

@@ -1,0 +1,170 @@
+"""End to end: processed folder layout, listfiles, normalizers, .csv vs .csv.gz."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from mimic_tables import chart, lab, stay, write_release
+
+from medmod_lib import reference
+from medmod_lib.ehr import EHRConfig, ProcessedEHR, prepare_ehr
+from medmod_lib.ehr.discretizer import Discretizer
+
+DIAG = [dict(subject_id=10_000_001, hadm_id=20_000_001, seq_num=1, icd_code="4019", icd_version=9)]
+
+
+def _population():
+    stays = [stay(n, los_h=30.0 + 10 * n, death_h=(70.0 if n == 3 else None)) for n in range(1, 9)]
+    stays.append(stay(9, los_h=50))  # no events at all
+    rows = []
+    for n in range(1, 9):
+        rows += [
+            chart(n, 0.0, 220045, 80 + n),
+            chart(n, 0.5, 220045, 90 + n),  # same bin as t=0: last value wins
+            chart(n, 2.25, 223761, 99.5),
+            chart(n, 3.0, 220739, "To Speech"),
+            chart(n, 3.0, 223900, "Confused"),
+            chart(n, 3.0, 223901, "Localizes Pain"),
+            chart(n, 30.0 + 10 * n, 220210, 18),  # at outtime
+        ]
+    return stays, rows, [lab(1, 6.0, 50820, 7.31)]
+
+
+def _prepare(tmp_path, compress=True, name="out", **config):
+    stays, rows, labs = _population()
+    root = write_release(tmp_path / f"raw_{compress}", stays, rows, labs, DIAG, compress=compress)
+    return prepare_ehr(root, tmp_path / name, EHRConfig(**config))
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    return _prepare(tmp_path_factory.mktemp("pipe"))
+
+
+def test_folder_layout(processed):
+    root = processed.root
+    for rel in [
+        "manifest.json",
+        "cohort_flow.csv",
+        "splits.csv",
+        "stays.parquet",
+        "timeseries.parquet",
+        "hourly/inputs.npy",
+        "hourly/index.parquet",
+        "tasks/in-hospital-mortality.parquet",
+        "normalizers/phenotyping.json",
+        "listfiles/decompensation/val_listfile.csv",
+    ]:
+        assert (root / rel).is_file(), rel
+    assert "stays=9" in repr(processed)
+
+
+def test_hourly_inputs_equal_the_discretizer_on_the_timeseries(processed):
+    ts = processed.timeseries()
+    stays = processed.stays.set_index("stay_id")
+    for sid, frame in ts.groupby("stay_id"):
+        end = stays.loc[sid, "los"] * 24.0
+        frame = frame[(frame["Hours"] > -1e-6) & (frame["Hours"] < end + 1e-6)]
+        want, header = Discretizer().transform(frame.drop(columns="stay_id"), end=end)
+        n = len(want)
+        assert np.array_equal(processed.inputs(sid, n), want)
+        assert header == processed.header
+    x = processed.inputs(30_000_001, 3)
+    hr = processed.header.index("Heart Rate")
+    assert x[0, hr] == 91.0  # 0.5 h overwrote 0 h in bin 0
+    total_12 = processed.header.index("Glascow coma scale total->12")
+    assert x[2, total_12] == 1.0  # 3 + 4 + 5 derived at 3 h, bin 2
+    assert x[0, processed.header.index("Temperature")] == 36.6  # normal value before 2.25 h
+
+
+def test_inputs_past_the_stay_repeat_last_row_without_masks(processed):
+    n = int(processed.index.loc[30_000_001, "n_bins"])
+    x = processed.inputs(30_000_001, n + 2)
+    masks = [h.startswith("mask->") for h in processed.header]
+    assert np.array_equal(x[n:, ~np.array(masks)], np.repeat(x[n - 1 : n, ~np.array(masks)], 2, 0))
+    assert x[n:, masks].sum() == 0
+    with pytest.raises(KeyError, match="not in"):
+        processed.inputs(1, 3)
+
+
+def test_tasks_and_listfiles(processed):
+    ihm = processed.samples("in-hospital-mortality")
+    # LOS 40..110 h: stays with LOS >= 48 h and events; stay 9 has none.
+    assert ihm["stay_id"].tolist() == [30_000_002 + k for k in range(7)]
+    assert ihm.set_index("stay_id").loc[30_000_003, "y_true"] == 1
+    assert {"intime", "outtime", "split"} <= set(ihm.columns)
+    ph = processed.samples("phenotyping")
+    assert ph.set_index("stay_id").loc[30_000_001, "Essential hypertension"] == 1
+    assert 30_000_009 not in set(ph["stay_id"])
+    lst = pd.concat(
+        pd.read_csv(processed.root / "listfiles" / "length-of-stay" / f"{s}_listfile.csv")
+        for s in ("train", "val", "test")
+    )
+    assert list(lst.columns) == ["stay", "period_length", "stay_id", "y_true"]
+    assert lst["stay"].str.fullmatch(r"1000000\d_episode1_timeseries\.csv").all()
+    los = processed.samples("length-of-stay")
+    assert len(lst) == len(los)
+    assert set(los["los_bucket"]) <= set(range(10))
+    header = open(processed.root / "listfiles" / "phenotyping" / "train_listfile.csv").readline()
+    assert header.rstrip("\n").split(",") == [
+        "stay",
+        "period_length",
+        "stay_id",
+        *reference.phenotypes(),
+    ]
+
+
+def test_normalizer_fitted_on_train_split_only(processed):
+    ihm = processed.samples("in-hospital-mortality")
+    train = ihm.loc[ihm["split"] == "train", "stay_id"]
+    rows = np.concatenate([processed.inputs(s, 48) for s in train])
+    norm = processed.normalizer("in-hospital-mortality")
+    hr = processed.header.index("Heart Rate")
+    assert norm.means[hr] == pytest.approx(rows[:, hr].mean())
+    assert norm.stds[hr] == pytest.approx(rows[:, hr].std(ddof=1))
+
+
+def test_manifest_counts_and_skips(processed):
+    m = json.loads((processed.root / "manifest.json").read_text())
+    assert m["counts"]["cohort_stays"] == 9
+    assert (
+        m["skips"]["stays: no events within the stay (kept in stays.parquet, no task samples)"] == 1
+    )
+    assert m["variables"]["capillary_refill_itemids"] == [223951, 224308]
+    assert m["counts"]["events_per_channel"]["Glascow coma scale total"] == 8
+
+
+def test_csv_and_csv_gz_give_identical_outputs(tmp_path, processed):
+    other = _prepare(tmp_path, compress=False)
+    for rel in [
+        "stays.parquet",
+        "timeseries.parquet",
+        "hourly/index.parquet",
+        "tasks/decompensation.parquet",
+    ]:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(processed.root / rel), pd.read_parquet(other.root / rel)
+        )
+    a = np.load(processed.root / "hourly" / "inputs.npy")
+    assert np.array_equal(a, np.load(other.root / "hourly" / "inputs.npy"))
+    for rel in [
+        "listfiles/phenotyping/test_listfile.csv",
+        "normalizers/length-of-stay.json",
+        "splits.csv",
+    ]:
+        assert (processed.root / rel).read_bytes() == (other.root / rel).read_bytes()
+
+
+def test_output_inside_raw_data_is_refused(tmp_path):
+    stays, rows, labs = _population()
+    root = write_release(tmp_path / "raw", stays, rows)
+    with pytest.raises(ValueError, match="never writes inside raw data"):
+        prepare_ehr(root, root / "mimiciv" / "3.1" / "processed")
+
+
+def test_processed_folder_needs_a_manifest(tmp_path):
+    with pytest.raises(FileNotFoundError, match="medmod_lib.prepare"):
+        ProcessedEHR(tmp_path)

@@ -1,0 +1,71 @@
+"""Release layout, file choice and schema checks of the DuckDB reader."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from mimic_tables import chart, stay, write_release
+
+from medmod_lib.ehr import MimicIVReader, MimicLayoutError, MimicSchemaError
+
+
+def test_v1_core_layout_is_rejected_with_a_fix(tmp_path):
+    rel = tmp_path / "mimiciv" / "1.0"
+    for module in ("core", "hosp", "icu"):
+        (rel / module).mkdir(parents=True)
+    with pytest.raises(MimicLayoutError, match=r"v1\.0 layout.*core.*v2\.2 or v3\.1"):
+        MimicIVReader(tmp_path)
+
+
+def test_missing_module_and_missing_table(tmp_path):
+    (tmp_path / "mimiciv" / "3.1" / "hosp").mkdir(parents=True)
+    with pytest.raises(MimicLayoutError, match=r"missing \['icu'\]"):
+        MimicIVReader(tmp_path)
+    root = write_release(tmp_path / "b", [stay(1)], skip_tables=("chartevents",))
+    reader = MimicIVReader(root)
+    with pytest.raises(MimicLayoutError, match=r"chartevents.*expected .*icu/chartevents\.csv\.gz"):
+        reader.path("chartevents")
+
+
+def test_csv_gz_preferred_over_csv(tmp_path):
+    root = write_release(tmp_path, [stay(1)])
+    icu = root / "mimiciv" / "3.1" / "icu"
+    (icu / "icustays.csv").write_text("garbage\n")
+    assert MimicIVReader(root).path("icustays").name == "icustays.csv.gz"
+    (icu / "icustays.csv.gz").unlink()
+    assert MimicIVReader(root).path("icustays").name == "icustays.csv"
+
+
+def test_missing_columns_name_file_and_columns(tmp_path):
+    root = write_release(tmp_path, [stay(1)], drop={"icustays": ["intime", "los"]})
+    reader = MimicIVReader(root)
+    with pytest.raises(
+        MimicSchemaError, match=r"icustays\.csv\.gz lacks required columns \['intime', 'los'\]"
+    ):
+        reader.table("icustays", ["stay_id", "intime", "los"])
+
+
+def test_types_ids_int64_codes_strings_timestamps_parsed(tmp_path):
+    diag = [
+        dict(subject_id=10_000_001, hadm_id=20_000_001, seq_num=1, icd_code="0090", icd_version=9)
+    ]
+    root = write_release(tmp_path, [stay(1)], diagnoses=diag)
+    reader = MimicIVReader(root)
+    d = reader.table("diagnoses_icd")
+    assert d["icd_code"].tolist() == ["0090"]
+    assert d["hadm_id"].dtype == "int64"
+    icu = reader.table("icustays")
+    assert str(icu["intime"].iloc[0]) == "2150-01-01 00:00:00"
+    reader.close()
+
+
+def test_non_integer_id_is_an_error_naming_the_file(tmp_path):
+    root = write_release(tmp_path, [stay(1)], [chart(1, 1, 220045, 80)])
+    path = root / "mimiciv" / "3.1" / "icu" / "chartevents.csv.gz"
+    text = gzip.open(path, "rt").read().replace(",220045,", ",HR,")
+    with gzip.open(path, "wt") as fh:
+        fh.write(text)
+    reader = MimicIVReader(root)
+    with pytest.raises(MimicSchemaError, match="chartevents.csv.gz"):
+        reader.sql(f"SELECT * FROM {reader.scan('chartevents', ['itemid'])}", "chartevents")
