@@ -42,7 +42,9 @@ class ResNetEncoder(nn.Module):
     Grayscale handling: with ``in_channels=1`` the first convolution takes one
     channel; when a 3-channel (e.g. ImageNet) checkpoint is loaded its RGB
     filters are summed into that channel, which gives the same response as
-    feeding the gray image repeated three times. With ``in_channels=3`` a
+    feeding the gray image repeated three times (exactly so when every channel
+    is normalised alike; approximately with ImageNet's per-channel statistics,
+    which the kit's 1-channel transforms average). With ``in_channels=3`` a
     1-channel input is repeated to 3 channels in ``forward`` (the MedFuse
     convention of ``.convert('RGB')``), so both encoders accept the kit's
     (B, 1, H, W) images.

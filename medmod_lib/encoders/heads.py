@@ -19,6 +19,7 @@ class ProjectionHead(nn.Sequential):
         num_layers: number of Linear layers (>= 1; 1 gives one bias-free Linear).
 
     Examples:
+        >>> import torch
         >>> head = ProjectionHead(512)
         >>> head(torch.randn(4, 512)).shape
         torch.Size([4, 128])

@@ -112,16 +112,83 @@ class FusionModel(nn.Module):
         out = feats.new_zeros((b, feats.shape[1]))
         return out.index_copy(0, idx, feats)
 
-    def forward_batch(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """``forward`` on a collated batch dict (keys ehr, ehr_lengths, image, paired)."""
-        return self(batch["ehr"], batch["ehr_lengths"], batch["image"], batch["paired"])
+    def _unpack(
+        self,
+        ehr: torch.Tensor | Mapping[str, torch.Tensor],
+        ehr_lengths: torch.Tensor | None,
+        image: torch.Tensor | None,
+        paired: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        if isinstance(ehr, Mapping):
+            if not (ehr_lengths is None and image is None and paired is None):
+                raise ValueError(f"{type(self).__name__}: pass either a batch dict or four tensors")
+            missing = [k for k in ("ehr", "ehr_lengths", "image", "paired") if k not in ehr]
+            if missing:
+                raise ValueError(f"{type(self).__name__}: batch dict lacks keys {missing}")
+            ehr, ehr_lengths, image, paired = (
+                ehr["ehr"],
+                ehr["ehr_lengths"],
+                ehr["image"],
+                ehr["paired"],
+            )
+        if ehr_lengths is None or image is None or paired is None:
+            raise ValueError(
+                f"{type(self).__name__}: needs ehr, ehr_lengths, image and paired "
+                "(or one batch dict with these keys)"
+            )
+        self.check_inputs(ehr, ehr_lengths, image, paired)
+        return ehr, ehr_lengths, image, paired
+
+    def forward(
+        self,
+        ehr: torch.Tensor | Mapping[str, torch.Tensor],
+        ehr_lengths: torch.Tensor | None = None,
+        image: torch.Tensor | None = None,
+        paired: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits for a batch.
+
+        Args:
+            ehr: normalised inputs (B, T, D), zero-padded; or a whole batch dict
+                with keys ``ehr``, ``ehr_lengths``, ``image``, ``paired`` (then
+                leave the other arguments out), so ``model(batch)`` works under DDP.
+            ehr_lengths: valid bins per sample, long (B,).
+            image: X-rays (B, C, H, W); rows with ``paired`` False are ignored.
+            paired: bool (B,), True where the sample has an image.
+
+        Returns:
+            Logits (B, num_classes).
+        """
+        return self._logits(*self._unpack(ehr, ehr_lengths, image, paired))
 
     def features(
+        self,
+        ehr: torch.Tensor | Mapping[str, torch.Tensor],
+        ehr_lengths: torch.Tensor | None = None,
+        image: torch.Tensor | None = None,
+        paired: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Features fed to the classifier, (B, F); same arguments as :meth:`forward`."""
+        return self._features(*self._unpack(ehr, ehr_lengths, image, paired))
+
+    def forward_batch(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Same as ``self(batch)``."""
+        return self(batch)
+
+    def _features(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
         image: torch.Tensor,
         paired: torch.Tensor,
     ) -> torch.Tensor:
-        """Fused features (B, F) fed to the classifier; implemented by subclasses."""
         raise NotImplementedError
+
+    def _logits(
+        self,
+        ehr: torch.Tensor,
+        ehr_lengths: torch.Tensor,
+        image: torch.Tensor,
+        paired: torch.Tensor,
+    ) -> torch.Tensor:
+        return self.classifier(self._features(ehr, ehr_lengths, image, paired))

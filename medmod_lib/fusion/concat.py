@@ -47,7 +47,7 @@ class ConcatFusion(FusionModel):
         self.missing = MissingImageToken(e, missing)
         self.classifier = linear_head(2 * e, num_classes)
 
-    def features(
+    def _features(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
@@ -55,17 +55,6 @@ class ConcatFusion(FusionModel):
         paired: torch.Tensor,
     ) -> torch.Tensor:
         """Concatenated features (B, 2E)."""
-        self.check_inputs(ehr, ehr_lengths, image, paired)
         ehr_feats = self.encode_ehr(ehr, ehr_lengths)
         cxr = self.missing(self.projection(self.encode_image(image, paired)), paired)
         return torch.cat([ehr_feats, cxr], dim=1)
-
-    def forward(
-        self,
-        ehr: torch.Tensor,
-        ehr_lengths: torch.Tensor,
-        image: torch.Tensor,
-        paired: torch.Tensor,
-    ) -> torch.Tensor:
-        """Logits (B, K)."""
-        return self.classifier(self.features(ehr, ehr_lengths, image, paired))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -72,7 +73,7 @@ class LateFusion(FusionModel):
         self.ehr_head = linear_head(ehr_encoder.out_dim, num_classes)
         self.cxr_head = linear_head(cxr_encoder.out_dim, num_classes)
 
-    def features(
+    def _features(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
@@ -80,23 +81,33 @@ class LateFusion(FusionModel):
         paired: torch.Tensor,
     ) -> torch.Tensor:
         """Concatenated unimodal features (B, E + C), image part zero when unpaired."""
-        self.check_inputs(ehr, ehr_lengths, image, paired)
         return torch.cat([self.encode_ehr(ehr, ehr_lengths), self.encode_image(image, paired)], 1)
 
     def unimodal_logits(
+        self,
+        ehr: torch.Tensor | Mapping[str, torch.Tensor],
+        ehr_lengths: torch.Tensor | None = None,
+        image: torch.Tensor | None = None,
+        paired: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """EHR logits and X-ray logits, each (B, K); X-ray rows are bias only when unpaired.
+
+        Same arguments as :meth:`forward`.
+        """
+        return self._unimodal(*self._unpack(ehr, ehr_lengths, image, paired))
+
+    def _unimodal(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
         image: torch.Tensor,
         paired: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """EHR logits and X-ray logits, each (B, K); X-ray rows meaningless when unpaired."""
-        self.check_inputs(ehr, ehr_lengths, image, paired)
         ehr_logits = self.ehr_head(self.encode_ehr(ehr, ehr_lengths))
         cxr_logits = self.cxr_head(self.encode_image(image, paired))
         return ehr_logits, cxr_logits
 
-    def forward(
+    def _logits(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
@@ -104,6 +115,6 @@ class LateFusion(FusionModel):
         paired: torch.Tensor,
     ) -> torch.Tensor:
         """Logits (B, K)."""
-        ehr_logits, cxr_logits = self.unimodal_logits(ehr, ehr_lengths, image, paired)
+        ehr_logits, cxr_logits = self._unimodal(ehr, ehr_lengths, image, paired)
         fused = average_probability_logits(ehr_logits, cxr_logits, self.activation)
         return torch.where(paired[:, None], fused, ehr_logits)

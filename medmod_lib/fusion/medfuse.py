@@ -59,7 +59,7 @@ class MedFuseLSTM(FusionModel):
         self.dropout = nn.Dropout(dropout)
         self.classifier = linear_head(fusion_hidden, num_classes)
 
-    def features(
+    def _features(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
@@ -67,7 +67,6 @@ class MedFuseLSTM(FusionModel):
         paired: torch.Tensor,
     ) -> torch.Tensor:
         """Last hidden state of the fusion LSTM, (B, fusion_hidden)."""
-        self.check_inputs(ehr, ehr_lengths, image, paired)
         ehr_feats = self.encode_ehr(ehr, ehr_lengths)
         cxr = self.missing(self.projection(self.encode_image(image, paired)), paired)
         seq = torch.stack([ehr_feats, cxr], dim=1)  # (B, 2, E)
@@ -79,7 +78,7 @@ class MedFuseLSTM(FusionModel):
         _, (h_n, _) = self.fusion_lstm(packed)
         return h_n[-1]
 
-    def forward(
+    def _logits(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
@@ -87,4 +86,4 @@ class MedFuseLSTM(FusionModel):
         paired: torch.Tensor,
     ) -> torch.Tensor:
         """Logits (B, K)."""
-        return self.classifier(self.dropout(self.features(ehr, ehr_lengths, image, paired)))
+        return self.classifier(self.dropout(self._features(ehr, ehr_lengths, image, paired)))

@@ -24,7 +24,7 @@ class EHROnly(FusionModel):
         super().__init__(ehr_encoder, None, num_classes, freeze_encoders)
         self.classifier = linear_head(ehr_encoder.out_dim, num_classes)
 
-    def features(
+    def _features(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
@@ -32,18 +32,7 @@ class EHROnly(FusionModel):
         paired: torch.Tensor,
     ) -> torch.Tensor:
         """EHR features (B, ehr_encoder.out_dim)."""
-        self.check_inputs(ehr, ehr_lengths, image, paired)
         return self.encode_ehr(ehr, ehr_lengths)
-
-    def forward(
-        self,
-        ehr: torch.Tensor,
-        ehr_lengths: torch.Tensor,
-        image: torch.Tensor,
-        paired: torch.Tensor,
-    ) -> torch.Tensor:
-        """Logits (B, K)."""
-        return self.classifier(self.features(ehr, ehr_lengths, image, paired))
 
 
 class CXROnly(FusionModel):
@@ -64,7 +53,7 @@ class CXROnly(FusionModel):
         super().__init__(None, cxr_encoder, num_classes, freeze_encoders)
         self.classifier = linear_head(cxr_encoder.out_dim, num_classes)
 
-    def features(
+    def _features(
         self,
         ehr: torch.Tensor,
         ehr_lengths: torch.Tensor,
@@ -72,15 +61,4 @@ class CXROnly(FusionModel):
         paired: torch.Tensor,
     ) -> torch.Tensor:
         """Image features (B, cxr_encoder.out_dim), zeros for unpaired rows."""
-        self.check_inputs(ehr, ehr_lengths, image, paired)
         return self.encode_image(image, paired)
-
-    def forward(
-        self,
-        ehr: torch.Tensor,
-        ehr_lengths: torch.Tensor,
-        image: torch.Tensor,
-        paired: torch.Tensor,
-    ) -> torch.Tensor:
-        """Logits (B, K)."""
-        return self.classifier(self.features(ehr, ehr_lengths, image, paired))

@@ -183,7 +183,16 @@ def test_deterministic_and_forward_batch():
     ehr, lengths, image, paired = batch()
     a, b = make("medfuse", seed=7).eval(), make("medfuse", seed=7).eval()
     d = {"ehr": ehr, "ehr_lengths": lengths, "image": image, "paired": paired}
-    torch.testing.assert_close(a.forward_batch(d), b(ehr, lengths, image, paired))
+    out = b(ehr, lengths, image, paired)
+    torch.testing.assert_close(a.forward_batch(d), out)
+    torch.testing.assert_close(a(d), out)  # model(batch) works, e.g. under DDP
+    torch.testing.assert_close(a.features(d), b.features(ehr, lengths, image, paired))
+    with pytest.raises(ValueError, match="either a batch dict"):
+        a(d, lengths)
+    with pytest.raises(ValueError, match=r"lacks keys \['paired'\]"):
+        a({k: v for k, v in d.items() if k != "paired"})
+    with pytest.raises(ValueError, match="needs ehr, ehr_lengths"):
+        a(ehr, lengths)
 
 
 def test_bad_inputs_raise():
