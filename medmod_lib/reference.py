@@ -151,3 +151,19 @@ LOS_BIN_MEANS_HOURS: tuple[float, ...] = (
     254.306624,
     585.325890,
 )
+
+
+def los_bin(hours: Any) -> Any:
+    """LOS class index (0-9) of remaining-LOS ``hours``: bins of ``LOS_BIN_EDGES_DAYS`` x 24, left-closed.
+
+    Args:
+        hours: scalar or array of hours.
+
+    Returns:
+        int or int64 array of the same shape.
+    """
+    import numpy as np
+
+    edges = np.asarray(LOS_BIN_EDGES_DAYS, dtype=float) * 24.0
+    out = np.searchsorted(edges, np.asarray(hours, dtype=float), side="right")
+    return int(out) if np.ndim(out) == 0 else out.astype(np.int64)

@@ -1,0 +1,102 @@
+"""Calibration: Brier score (with bootstrap interval) and the reliability curve.
+
+Both need probabilities (after the sigmoid), not logits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .bootstrap import BOOT_SEED, N_BOOT, MetricResult, bootstrap
+from .classification import check_scores
+
+
+def _check_probabilities(y_prob: np.ndarray) -> None:
+    if (y_prob < 0).any() or (y_prob > 1).any():
+        raise ValueError(
+            "calibration needs probabilities in [0, 1]; apply a sigmoid to the logits first"
+        )
+
+
+def brier_score(
+    y_true: Any,
+    y_prob: Any,
+    *,
+    n_boot: int = N_BOOT,
+    seed: int | None = BOOT_SEED,
+    level: float = 0.95,
+) -> MetricResult:
+    """Mean squared error between probabilities and 0/1 labels (sklearn ``brier_score_loss``).
+
+    For (n, K) input the score is averaged over all known (sample, label) pairs.
+
+    Args:
+        y_true: (n,) or (n, K) 0/1 labels; NaN = unknown (left out).
+        y_prob: probabilities of the same shape.
+        n_boot, seed, level: bootstrap settings.
+    """
+    y, p = check_scores(y_true, y_prob)
+    _check_probabilities(p)
+    known = ~np.isnan(y)
+    sq = np.where(known, (p - np.nan_to_num(y)) ** 2, 0.0).sum(axis=1)
+    count = known.sum(axis=1).astype(float)
+
+    def fn(w: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (w @ sq) / (w @ count)
+
+    return bootstrap(fn, len(y), metric="brier", n_boot=n_boot, seed=seed, level=level)
+
+
+def reliability_curve(
+    y_true: Any, y_prob: Any, *, n_bins: int = 10, strategy: str = "uniform"
+) -> pd.DataFrame:
+    """Observed frequency of positives against mean predicted probability, per bin.
+
+    Args:
+        y_true: (n,) 0/1 labels (or (n, K), pooled over labels; NaN = unknown).
+        y_prob: probabilities of the same shape.
+        n_bins: number of bins.
+        strategy: ``"uniform"`` (equal-width bins on [0, 1]) or ``"quantile"``
+            (equal-count bins).
+
+    Returns:
+        One row per non-empty bin: ``bin_low``, ``bin_high``, ``mean_predicted``,
+        ``observed``, ``count``, and a 95% Wilson interval of the observed
+        fraction (``observed_low``, ``observed_high``). Empty bins are absent.
+    """
+    y, p = check_scores(y_true, y_prob)
+    _check_probabilities(p)
+    known = ~np.isnan(y)
+    y, p = y[known], p[known]
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    elif strategy == "quantile":
+        edges = np.unique(np.quantile(p, np.linspace(0.0, 1.0, n_bins + 1)))
+        edges[0], edges[-1] = 0.0, 1.0
+    else:
+        raise ValueError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}")
+    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, len(edges) - 2)
+    count = np.bincount(which, minlength=len(edges) - 1)
+    sum_p = np.bincount(which, weights=p, minlength=len(edges) - 1)
+    sum_y = np.bincount(which, weights=y, minlength=len(edges) - 1)
+    keep = count > 0
+    c = count[keep].astype(float)
+    obs = sum_y[keep] / c
+    z = 1.959963984540054
+    centre = (obs + z**2 / (2 * c)) / (1 + z**2 / c)
+    half = z * np.sqrt(obs * (1 - obs) / c + z**2 / (4 * c**2)) / (1 + z**2 / c)
+    return pd.DataFrame(
+        {
+            "bin_low": edges[:-1][keep],
+            "bin_high": edges[1:][keep],
+            "mean_predicted": sum_p[keep] / c,
+            "observed": obs,
+            "count": count[keep],
+            "observed_low": centre - half,
+            "observed_high": centre + half,
+        }
+    )

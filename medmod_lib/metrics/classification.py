@@ -1,0 +1,242 @@
+"""AUROC and AUPRC for binary and multi-label tasks, with bootstrap intervals.
+
+Definitions follow scikit-learn (``roc_auc_score``, ``average_precision_score``):
+
+- ``micro``: all (sample, label) pairs pooled into one binary problem;
+- ``macro``: unweighted mean over labels;
+- ``weighted``: mean over labels weighted by their number of positives.
+
+Unlike scikit-learn, a label with one class only (in the test set or in a
+resample) does not raise: it is left out of ``macro``/``weighted`` and counted
+in ``MetricResult.n_skipped``. ``NaN`` in ``y_true`` marks an unknown label
+(radiology "ignore" policy); that (sample, label) pair is left out of that
+label's metric and of ``micro``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+import numpy as np
+
+from .bootstrap import BOOT_SEED, N_BOOT, MetricFn, MetricResult, bootstrap, bootstrap_table
+from .kernels import RankedLabel, auroc_counts, average_precision_counts, rank_label
+
+Average = Literal["micro", "macro", "weighted"]
+AVERAGES: tuple[str, ...] = ("micro", "macro", "weighted")
+
+
+def to_numpy(x: Any, *, dtype: Any = float) -> np.ndarray:
+    """Convert a tensor, list or array to a numpy array of ``dtype``."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=dtype)
+
+
+def check_scores(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and return labels and scores as float arrays of shape (n, K).
+
+    Args:
+        y_true: (n,) or (n, K) 0/1 labels; NaN marks an unknown label.
+        y_score: scores of the same shape (probabilities or logits).
+
+    Raises:
+        ValueError: on shape mismatch, labels other than 0/1/NaN, non-finite scores.
+    """
+    y, s = to_numpy(y_true), to_numpy(y_score)
+    if y.ndim == 1:
+        y = y[:, None]
+    if s.ndim == 1:
+        s = s[:, None]
+    if y.shape != s.shape or y.ndim != 2:
+        raise ValueError(
+            f"y_true {to_numpy(y_true).shape} and y_score {to_numpy(y_score).shape} must have "
+            "the same shape (n,) or (n, K)"
+        )
+    if len(y) == 0:
+        raise ValueError("empty test set: y_true has no rows")
+    known = y[~np.isnan(y)]
+    if not np.isin(known, (0.0, 1.0)).all():
+        raise ValueError("y_true must contain only 0, 1 (or NaN for an unknown label)")
+    if not np.isfinite(s).all():
+        raise ValueError("y_score contains NaN or inf; check the model's outputs")
+    return y, s
+
+
+class RankingMetric:
+    """AUROC or average precision of (n, K) labels and scores as a count-weighted function.
+
+    Args:
+        y_true: (n, K) float labels, NaN = unknown.
+        y_score: (n, K) scores.
+        kind: ``"auroc"`` or ``"auprc"``.
+    """
+
+    def __init__(self, y_true: np.ndarray, y_score: np.ndarray, kind: str) -> None:
+        if kind not in ("auroc", "auprc"):
+            raise ValueError(f"kind must be 'auroc' or 'auprc', got {kind!r}")
+        self.kind = kind
+        self.n, self.k = y_true.shape
+        self._kernel = auroc_counts if kind == "auroc" else average_precision_counts
+        asc = kind == "auroc"
+        self.valid = ~np.isnan(y_true)
+        self.labels: list[RankedLabel] = []
+        self.pos = np.nan_to_num(y_true, nan=0.0)
+        for j in range(self.k):
+            rows = np.flatnonzero(self.valid[:, j])
+            self.labels.append(rank_label(y_true[rows, j], y_score[rows, j], rows, ascending=asc))
+        rows, cols = np.nonzero(self.valid)
+        self.pooled = rank_label(y_true[rows, cols], y_score[rows, cols], rows, ascending=asc)
+        one = np.ones((1, self.n))
+        self.single_class = int(np.isnan(self.per_label(one)[0]).sum())
+
+    def per_label(self, w: np.ndarray) -> np.ndarray:
+        """(B, K) metric of each label under each resample."""
+        return np.stack([self._kernel(w, lab) for lab in self.labels], axis=1)
+
+    def table(self, w: np.ndarray) -> np.ndarray:
+        """(B, K + 3): each label, then micro, macro and weighted, under each resample."""
+        per = self.per_label(w)
+        micro = self._kernel(w, self.pooled)
+        return np.column_stack([per, micro, _nanmean(per, None), _nanmean(per, w @ self.pos)])
+
+    def fn(self, average: str | None, label: int | None = None) -> MetricFn:
+        """The count-weighted function for one average (or one label index)."""
+        if label is not None:
+            return lambda w: self._kernel(w, self.labels[label])
+        if average == "micro":
+            return lambda w: self._kernel(w, self.pooled)
+        if average == "macro":
+            return lambda w: _nanmean(self.per_label(w), None)
+        if average == "weighted":
+            return lambda w: _nanmean(self.per_label(w), w @ self.pos)
+        raise ValueError(f"average must be one of {AVERAGES}, got {average!r}")
+
+
+def _nanmean(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    ok = np.isfinite(values)
+    wts = np.ones_like(values) if weights is None else weights
+    wts = np.where(ok, wts, 0.0)
+    total = wts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (np.where(ok, values, 0.0) * wts).sum(axis=1) / total, np.nan)
+
+
+def _ranking(
+    kind: str,
+    y_true: Any,
+    y_score: Any,
+    average: str | None,
+    n_boot: int,
+    seed: int | None,
+    level: float,
+) -> MetricResult:
+    y, s = check_scores(y_true, y_score)
+    m = RankingMetric(y, s, kind)
+    if y.shape[1] == 1:
+        return bootstrap(m.fn(None, 0), m.n, metric=kind, n_boot=n_boot, seed=seed, level=level)
+    skipped = m.single_class if average in ("macro", "weighted") else 0
+    return bootstrap(
+        m.fn(average),
+        m.n,
+        metric=f"{kind}_{average}",
+        n_boot=n_boot,
+        seed=seed,
+        level=level,
+        n_skipped=skipped,
+    )
+
+
+def auroc(
+    y_true: Any,
+    y_score: Any,
+    *,
+    average: str = "macro",
+    n_boot: int = N_BOOT,
+    seed: int | None = BOOT_SEED,
+    level: float = 0.95,
+) -> MetricResult:
+    """Area under the ROC curve with a percentile bootstrap interval.
+
+    Args:
+        y_true: (n,) binary or (n, K) multi-label 0/1 labels; NaN = unknown.
+        y_score: scores of the same shape.
+        average: ``"micro"``, ``"macro"`` or ``"weighted"``; ignored for (n,) input.
+        n_boot: bootstrap resamples (0: no interval).
+        seed: bootstrap seed.
+        level: confidence level.
+
+    Examples:
+        >>> auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], n_boot=0).value
+        0.75
+    """
+    return _ranking("auroc", y_true, y_score, average, n_boot, seed, level)
+
+
+def auprc(
+    y_true: Any,
+    y_score: Any,
+    *,
+    average: str = "macro",
+    n_boot: int = N_BOOT,
+    seed: int | None = BOOT_SEED,
+    level: float = 0.95,
+) -> MetricResult:
+    """Average precision (area under the precision-recall curve, sklearn definition).
+
+    Args: as in :func:`auroc`.
+    """
+    return _ranking("auprc", y_true, y_score, average, n_boot, seed, level)
+
+
+def ranking_metrics(
+    y_true: Any,
+    y_score: Any,
+    *,
+    label_names: Sequence[str] | None = None,
+    per_label: bool = True,
+    n_boot: int = N_BOOT,
+    seed: int | None = BOOT_SEED,
+    level: float = 0.95,
+) -> dict[str, MetricResult]:
+    """AUROC and AUPRC: binary, or per label plus micro/macro/weighted for multi-label.
+
+    Keys: ``auroc``, ``auprc`` for (n,) input; otherwise ``auroc_micro``,
+    ``auroc_macro``, ``auroc_weighted`` (same for ``auprc``) and, with
+    ``per_label``, ``auroc[<label name>]``, ``auprc[<label name>]``. All use the
+    same resamples (same seed), so intervals of different keys are comparable.
+
+    Args:
+        y_true: (n,) or (n, K) labels; NaN = unknown.
+        y_score: scores of the same shape.
+        label_names: K names (default ``"0"``, ``"1"``, ...).
+        per_label: also return each label's metrics.
+        n_boot, seed, level: as in :func:`auroc`.
+    """
+    y, s = check_scores(y_true, y_score)
+    binary = to_numpy(y_true).ndim == 1
+    names = list(label_names) if label_names is not None else [str(j) for j in range(y.shape[1])]
+    if len(names) != y.shape[1]:
+        raise ValueError(f"{len(names)} label names for {y.shape[1]} label columns")
+    out: dict[str, MetricResult] = {}
+    kw = {"n_boot": n_boot, "seed": seed, "level": level}
+    n_known = m_valid = (~np.isnan(y)).sum(axis=0)
+    for kind in ("auroc", "auprc"):
+        m = RankingMetric(y, s, kind)
+        if binary:
+            out[kind] = replace(bootstrap(m.fn(None, 0), m.n, metric=kind, **kw), n=int(m_valid[0]))
+            continue
+        names_k = [f"{kind}[{name}]" for name in names] + [f"{kind}_{a}" for a in AVERAGES]
+        table = bootstrap_table(
+            m.table,
+            m.n,
+            metrics=names_k,
+            n_skipped=[0] * (len(names) + 1) + [m.single_class] * 2,
+            n_valid=[*n_known, m.n, m.n, m.n],
+            **kw,
+        )
+        for key in names_k[len(names) :] + (names_k[: len(names)] if per_label else []):
+            out[key] = table[key]
+    return out
