@@ -1,26 +1,90 @@
 """Main job: ``python -m medmod_lib.run`` (what ``make demo`` runs).
 
-Placeholder until the notebook runner lands: generates (or reuses) the
-synthetic dataset under the data root and prints its summary.
+Makes sure the data root holds a dataset (generating the synthetic one when
+the default root is empty), then executes the numbered notebooks with
+papermill into ``reports/<run>/``: executed copies, HTML pages, ``index.html``,
+``results.csv`` and the summary notebook ``05_report``.
+
+Examples::
+
+    python -m medmod_lib.run                          # demo experiment, cpu profile
+    python -m medmod_lib.run --profile smoke --run quick
+    python -m medmod_lib.run --experiment my.yaml --resume
+    python -m medmod_lib.run --only 02 03 --run demo-cpu --resume
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
 from . import paths
+from .runner.experiment import PROFILES, ExperimentError, load_experiment
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m medmod_lib.run", description=__doc__)
-    parser.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "gpu"])
-    args = parser.parse_args(argv)
-    from .synthetic import ensure_dataset, summarize
+def reports_root() -> Path:
+    """``<project>/reports``: executed notebooks and HTML reports (git-ignored)."""
+    return paths.project_root() / "reports"
 
-    root = ensure_dataset(paths.data_root())
-    print(summarize(root))
-    print(f"profile={args.profile}: notebooks are not wired in yet.")
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m medmod_lib.run",
+        description="Execute the MedMod notebooks into reports/<run>/.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Examples::", 1)[1],
+    )
+    parser.add_argument("--experiment", type=Path, help="experiment YAML (default: demo)")
+    parser.add_argument("--profile", choices=PROFILES, help="overrides the file's profile")
+    parser.add_argument("--run", help="run name: reports/<run>/ (default: <name>-<profile>)")
+    parser.add_argument("--resume", action="store_true", help="keep finished notebooks")
+    parser.add_argument("--only", nargs="+", default=(), metavar="NN", help="notebooks to run")
+    parser.add_argument("--notebooks", type=Path, default=paths.project_root() / "notebooks")
+    parser.add_argument("--reports", type=Path, default=None, help="default: <project>/reports")
+    parser.add_argument("--no-data", action="store_true", help="do not generate synthetic data")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run an experiment; returns the exit status (1 when a notebook failed)."""
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from .runner.execute import RunPlan, run_experiment
+
+    try:
+        exp = load_experiment(args.experiment, profile=args.profile)
+    except ExperimentError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if exp.smoke:
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    data_root = Path(exp.data_root).expanduser() if exp.data_root else paths.data_root()
+    if not args.no_data and exp.data_root is None:
+        from .synthetic import ensure_dataset
+
+        data_root = ensure_dataset(data_root)
+    run = args.run or f"{exp.name}-{exp.profile}"
+    plan = RunPlan(
+        run_dir=(args.reports or reports_root()) / run,
+        output_dir=paths.output_root() / "runs" / run,
+        data_root=Path(data_root).resolve(),
+        notebooks_dir=args.notebooks.resolve(),
+    )
+    print(f"{exp!r} -> {plan.run_dir}")
+    try:
+        jobs = run_experiment(exp, plan, resume=args.resume, only=args.only)
+    except (ExperimentError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    failed = [j["name"] for j in jobs if j["status"] == "failed"]
+    print(f"index: {plan.run_dir / 'index.html'}")
+    if failed:
+        print(f"failed: {', '.join(failed)} (see the index)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Helpers for every notebook's setup cell.
+
+Example (the setup cell of ``notebooks/_template.py``)::
+
+    from medmod_lib import notebook
+
+    ctx = notebook.setup(
+        name="02_pretraining", seed=seed, device=device,
+        data_root=data_root, output_dir=output_dir, smoke=smoke,
+    )
+
+``setup`` seeds every generator, picks the device, caps pandas/numpy display,
+silences warnings known to be harmless, prints library versions and returns a
+:class:`NotebookContext` with resolved paths.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from . import paths
+
+#: Versions printed by :func:`print_versions`.
+VERSIONED = ("medmod-kit", "torch", "torchvision", "numpy", "pandas", "scikit-learn", "duckdb")
+#: Default output folder of notebooks opened by hand (shared, so 03 finds 02's checkpoints).
+INTERACTIVE_RUN = "interactive"
+
+
+def versions() -> dict[str, str]:
+    """Python and the installed versions of the kit's main libraries."""
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def print_versions() -> None:
+    """Print :func:`versions` on one line."""
+    print(" | ".join(f"{k} {v}" for k, v in versions().items()))
+
+
+def seed_everything(seed: int) -> None:
+    """Seed ``random``, NumPy's legacy global generator and torch (CPU and CUDA).
+
+    Code should still pass explicit generators; this catches the rest.
+    ``PYTHONHASHSEED`` cannot change inside a running kernel: the runner and
+    ``make`` export ``PYTHONHASHSEED=0`` before the kernel starts.
+    """
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard requirement of the kit
+        return
+    torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` if available, else ``mps``, else ``cpu``; others are checked.
+
+    Uses :mod:`medmod_lib.devices` when that module provides ``resolve_device``.
+
+    Raises:
+        ValueError: An explicit device that this machine does not have.
+    """
+    try:
+        from .devices import resolve_device as shared  # type: ignore[attr-defined]
+    except ImportError:
+        shared = None
+    if shared is not None:
+        return str(shared(device))
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but torch sees no CUDA GPU; use device='auto'.")
+    return device
+
+
+def cap_display(max_rows: int = 30, max_columns: int = 20) -> None:
+    """Keep printed tables short: pandas and NumPy display limits."""
+    import numpy as np
+    import pandas as pd
+
+    pd.set_option("display.max_rows", max_rows)
+    pd.set_option("display.min_rows", min(10, max_rows))
+    pd.set_option("display.max_columns", max_columns)
+    pd.set_option("display.width", 120)
+    np.set_printoptions(threshold=200, edgeitems=3, linewidth=120)
+
+
+def silence_known_warnings() -> None:
+    """Hide warnings that are harmless here and would clutter every report."""
+    # seaborn 0.13 passes `vert` to matplotlib >= 3.10 boxplot (FACTS §11).
+    warnings.filterwarnings("ignore", message=r".*vert.*", category=PendingDeprecationWarning)
+    warnings.filterwarnings("ignore", message=r".*vert.*", category=DeprecationWarning)
+    # DataLoader on a 2-core machine: the worker-count hint is expected.
+    warnings.filterwarnings("ignore", message=r".*This DataLoader will create.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"jupyter_client.*")
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    """What a notebook's later cells need, resolved once.
+
+    Attributes:
+        name: The notebook's stem, e.g. ``02_pretraining``.
+        seed: The seed every generator got.
+        device: Resolved device string (``cpu``, ``cuda``, ``mps``).
+        data_root: The raw-data root (read only).
+        output_dir: Shared artifact folder of the run (checkpoints, results/).
+        smoke: Whether to use tiny settings.
+    """
+
+    name: str
+    seed: int
+    device: str
+    data_root: Path
+    output_dir: Path
+    smoke: bool
+
+    def save_results(self, frame: Any, tag: str = "") -> Path:
+        """Write this notebook's tidy results (see :mod:`medmod_lib.runner.results`).
+
+        Args:
+            frame: DataFrame with the columns of ``RESULT_COLUMNS``.
+            tag: Distinguishes copies, e.g. ``"simclr"``; the seed is added.
+
+        Returns:
+            ``<output_dir>/results/<name>[_<tag>]_s<seed>.csv``.
+        """
+        from .runner.results import save_results
+
+        stem = "_".join(p for p in (self.name, tag, f"s{self.seed}") if p)
+        return save_results(frame, self.output_dir, stem)
+
+
+def setup(
+    *,
+    name: str,
+    seed: int = 0,
+    device: str = "auto",
+    data_root: str | Path | None = None,
+    output_dir: str | Path | None = None,
+    smoke: bool = False,
+    threads: int | None = None,
+    verbose: bool = True,
+) -> NotebookContext:
+    """The setup cell: seeds, device, display caps, warnings, versions, paths.
+
+    Args:
+        name: The notebook's stem.
+        seed: Seed for ``random``, NumPy and torch.
+        device: ``auto`` or an explicit device.
+        data_root: None -> :func:`medmod_lib.paths.data_root`.
+        output_dir: None -> ``<output root>/runs/interactive``.
+        smoke: Passed through to the context.
+        threads: torch CPU threads; None -> ``$OMP_NUM_THREADS`` if set.
+        verbose: Print versions and the resolved settings.
+
+    Returns:
+        The :class:`NotebookContext`.
+    """
+    seed_everything(seed)
+    cap_display()
+    silence_known_warnings()
+    threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    ctx = NotebookContext(
+        name=name,
+        seed=int(seed),
+        device=resolve_device(device),
+        data_root=Path(data_root).expanduser() if data_root else paths.data_root(),
+        output_dir=(
+            Path(output_dir).expanduser()
+            if output_dir
+            else paths.output_root() / "runs" / INTERACTIVE_RUN
+        ),
+        smoke=bool(smoke),
+    )
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    if verbose:
+        print_versions()
+        print(f"{name}: seed={ctx.seed} device={ctx.device} smoke={ctx.smoke}")
+        print(f"data_root={ctx.data_root}\noutput_dir={ctx.output_dir}")
+    return ctx

@@ -1,0 +1,230 @@
+"""Execute an experiment's notebooks with papermill into ``reports/<run>/``.
+
+Layout of a run folder::
+
+    reports/<run>/
+      index.html          status, wall time, parameters, errors; results table
+      results.csv         concatenation of the notebooks' tidy results
+      run_state.json      per copy: status, parameter hash, wall time, error
+      NN_name[__grid].ipynb / .html   executed copies (outputs capped)
+
+Artifacts shared between notebooks (checkpoints, caches, results CSVs) go to
+the run's ``output_dir`` (default ``<output root>/runs/<run>``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from . import report, results
+from .experiment import COMMON_PARAMETERS, NOTEBOOK_RE, Experiment, Job, expand_jobs
+
+KERNEL_NAME = "python3"
+STATE_FILE = "run_state.json"
+
+
+def discover_notebooks(notebooks_dir: Path) -> dict[str, Path]:
+    """Numbered notebooks (``NN_name.ipynb``) in a folder, in name order."""
+    found = sorted(p for p in Path(notebooks_dir).glob("*.ipynb") if NOTEBOOK_RE.match(p.stem))
+    return {p.stem: p for p in found}
+
+
+def declared_parameters(path: Path) -> set[str]:
+    """Names in a notebook's ``parameters`` cell (via ``papermill.inspect_notebook``).
+
+    Raises:
+        ValueError: The notebook has no cell tagged ``parameters``.
+    """
+    import papermill
+
+    names = set(papermill.inspect_notebook(str(path)))
+    if not names:
+        raise ValueError(
+            f'{path} has no cell tagged `parameters`; add `# %% tags=["parameters"]` '
+            "above its settings in the .py and run `make notebooks`."
+        )
+    return names
+
+
+def _hash(notebook: Path, params: dict[str, Any]) -> str:
+    blob = json.dumps(params, sort_keys=True, default=str).encode() + notebook.read_bytes()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _error_record(err: Exception) -> dict[str, str]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(err, PapermillExecutionError):
+        first = next((ln for ln in err.source.splitlines() if ln.strip()), "")
+        return {
+            "where": f"cell In [{err.exec_count}] (index {err.cell_index}): {first.strip()}",
+            "ename": err.ename,
+            "evalue": err.evalue,
+        }
+    return {"where": "runner", "ename": type(err).__name__, "evalue": str(err)}
+
+
+@dataclass
+class RunPlan:
+    """Where a run reads and writes."""
+
+    run_dir: Path
+    output_dir: Path
+    data_root: Path
+    notebooks_dir: Path
+
+
+def _depends(exp: Experiment, job: Job, done: dict[str, dict], jobs: Sequence[Job]) -> str | None:
+    """The reason to skip ``job`` (a failed or skipped dependency), or None."""
+    order = list(dict.fromkeys(j.notebook for j in jobs))
+    # The summary runs whatever failed: it reports partial results.
+    default = [] if job.notebook == exp.summary else order[: order.index(job.notebook)]
+    deps = exp.depends_on.get(job.notebook, default)
+    for other in jobs:
+        if other.notebook not in deps or other.notebook == exp.summary:
+            continue
+        shared = set(other.grid) & set(job.grid)
+        if any(other.grid[a] != job.grid[a] for a in shared):
+            continue
+        status = done.get(other.name, {}).get("status")
+        if status in ("failed", "skipped"):
+            return f"depends on {other.name}, which {status}"
+    return None
+
+
+def run_experiment(
+    exp: Experiment,
+    plan: RunPlan,
+    *,
+    resume: bool = False,
+    only: Sequence[str] = (),
+    kernel_name: str = KERNEL_NAME,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Execute every job of ``exp`` and write the run folder.
+
+    Args:
+        exp: The experiment (profile applied).
+        plan: Folders of the run.
+        resume: Keep copies that finished with the same parameters and notebook.
+        only: Notebook numbers or stems to run (``["02", "03_linear_eval"]``).
+        kernel_name: Jupyter kernel (``make`` installs ``python3`` into the venv).
+        progress: Print one line per copy.
+
+    Returns:
+        The job records written to ``run_state.json``, in execution order.
+
+    Raises:
+        UnknownParameterError: Before anything runs, for names no notebook declares.
+    """
+    import papermill
+
+    available = discover_notebooks(plan.notebooks_dir)
+    if not available:
+        raise FileNotFoundError(f"No numbered notebooks (NN_name.ipynb) in {plan.notebooks_dir}.")
+    declared = {nb: declared_parameters(p) for nb, p in available.items()}
+    for nb, names in declared.items():
+        missing = [c for c in COMMON_PARAMETERS if c not in names]
+        if missing:
+            raise ValueError(f"{available[nb]}: parameters cell lacks {missing}; see the template.")
+    order = [nb for nb in available if not only or any(nb.startswith(o) for o in only)]
+    if exp.summary in order:  # the summary runs last, on the combined results
+        order = [nb for nb in order if nb != exp.summary] + [exp.summary]
+    jobs = expand_jobs(exp, declared, order)
+
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    state_path = plan.run_dir / STATE_FILE
+    previous = json.loads(state_path.read_text())["jobs"] if resume and state_path.exists() else {}
+    if not resume:  # a fresh run must not pick up stale results of an earlier one
+        for stale in results.results_dir(plan.output_dir).glob("*.csv"):
+            stale.unlink()
+    done: dict[str, dict[str, Any]] = {}
+    meta = {
+        "run": plan.run_dir.name,
+        "experiment": " + ".join(exp.source),
+        "profile": exp.profile,
+        "data_root": str(plan.data_root),
+        "output_dir": str(plan.output_dir),
+        "python": platform.python_version(),
+    }
+
+    def save() -> None:
+        state_path.write_text(json.dumps({"meta": meta, "jobs": done}, indent=1, default=str))
+
+    combined = results.combine_results([])
+    for i, job in enumerate(jobs, 1):
+        params = dict(job.parameters)
+        params.update(data_root=str(plan.data_root), output_dir=str(plan.output_dir))
+        if job.notebook == exp.summary:
+            combined = results.combine_results(
+                list(results.results_dir(plan.output_dir).glob("*.csv"))
+            )
+            results.write_combined(combined, plan.run_dir / "results.csv")
+            if "results_csv" in declared[job.notebook]:
+                params["results_csv"] = str(plan.run_dir / "results.csv")
+        source = available[job.notebook]
+        record: dict[str, Any] = {
+            "name": job.name,
+            "notebook": job.notebook,
+            "parameters": params,
+            "hash": _hash(source, params),
+            "status": "pending",
+            "wall_s": None,
+            "html": f"{job.name}.html",
+        }
+        old = previous.get(job.name, {})
+        reason = _depends(exp, job, done, jobs)
+        out_nb = plan.run_dir / f"{job.name}.ipynb"
+        fresh = old.get("hash") == record["hash"] and job.notebook != exp.summary
+        if old.get("status") in ("ok", "cached") and fresh:
+            if out_nb.exists():
+                record.update(status="cached", wall_s=old.get("wall_s"))
+        if record["status"] == "cached":
+            pass
+        elif reason:
+            record.update(status="skipped", reason=reason, html=None)
+        else:
+            if progress:
+                print(f"[{i}/{len(jobs)}] {job.name} ...", flush=True)
+            start = time.perf_counter()
+            try:
+                papermill.execute_notebook(
+                    str(source),
+                    str(out_nb),
+                    parameters=params,
+                    kernel_name=kernel_name,
+                    language="python",
+                    cwd=str(plan.notebooks_dir),
+                    progress_bar=False,
+                    execution_timeout=exp.timeout_per_cell,
+                )
+                record["status"] = "ok"
+            except Exception as err:  # noqa: BLE001 - every failure is recorded in the index
+                record.update(status="failed", error=_error_record(err))
+            record["wall_s"] = round(time.perf_counter() - start, 2)
+            if out_nb.exists():
+                nb = nbformat.read(out_nb, 4)
+                report.cap_outputs(nb)
+                nbformat.write(nb, out_nb)
+                report.export_html(out_nb)
+            else:
+                record["html"] = None
+            if progress:
+                print(f"    {record['status']} in {record['wall_s']:.1f} s", flush=True)
+        done[job.name] = record
+        save()
+
+    if exp.summary not in order:
+        combined = results.combine_results(list(results.results_dir(plan.output_dir).glob("*.csv")))
+        results.write_combined(combined, plan.run_dir / "results.csv")
+    report.write_index(plan.run_dir, list(done.values()), combined.table, meta, combined.skipped)
+    return list(done.values())

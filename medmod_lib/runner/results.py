@@ -1,0 +1,131 @@
+"""Tidy results tables: what notebooks write and the runner concatenates.
+
+Every notebook that measures something writes one CSV per executed copy to
+``<output_dir>/results/<name>.csv`` with :func:`save_results`, one row per
+metric, columns :data:`RESULT_COLUMNS`. The runner concatenates them into
+``reports/<run>/results.csv`` (:func:`combine_results`) and ``05_report`` reads
+that file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+#: Columns of a tidy results table, in order.
+RESULT_COLUMNS = (
+    "task",
+    "method",
+    "protocol",
+    "modality",
+    "seed",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+)
+_KEY = ["task", "method", "protocol", "modality", "metric", "seed"]
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def results_dir(output_dir: str | Path) -> Path:
+    """``<output_dir>/results``: where notebooks put their tidy CSVs."""
+    return Path(output_dir) / "results"
+
+
+def empty_results() -> pd.DataFrame:
+    """An empty table with :data:`RESULT_COLUMNS`."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS})
+
+
+def _validate(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in RESULT_COLUMNS]
+    if missing or extra:
+        raise ValueError(
+            f"{where}: results columns must be exactly {list(RESULT_COLUMNS)}; "
+            f"missing {missing}, unexpected {extra}. Build the table with these columns "
+            "(NaN where a value does not apply, e.g. ci_low without a bootstrap)."
+        )
+    out = frame.loc[:, list(RESULT_COLUMNS)].copy()
+    for col in ("value", "ci_low", "ci_high"):
+        out[col] = pd.to_numeric(out[col], errors="raise")
+    return out
+
+
+def save_results(frame: pd.DataFrame, output_dir: str | Path, name: str) -> Path:
+    """Write one notebook copy's tidy results.
+
+    Args:
+        frame: One row per (task, method, protocol, modality, seed, metric)
+            with columns :data:`RESULT_COLUMNS`.
+        output_dir: The notebook's ``output_dir`` parameter.
+        name: File stem unique to this copy, e.g. ``03_linear_eval_simclr_s0``.
+
+    Returns:
+        The path written (``<output_dir>/results/<name>.csv``).
+
+    Raises:
+        ValueError: Wrong columns, non-numeric values, or a bad file name.
+    """
+    if not _NAME_RE.match(name):
+        raise ValueError(f"Results name {name!r}: use letters, digits, `_.+-` only.")
+    table = _validate(frame, f"save_results({name!r})")
+    path = results_dir(output_dir) / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+@dataclass
+class Combined:
+    """The concatenated table and the files that could not be used.
+
+    Attributes:
+        table: Rows of every valid file, sorted by task/method/protocol/modality/metric/seed.
+        files: The files used, in name order.
+        skipped: ``(file, reason)`` for each file left out.
+    """
+
+    table: pd.DataFrame
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def combine_results(files: list[Path]) -> Combined:
+    """Concatenate tidy CSVs into one table, sorted so that reruns compare equal.
+
+    A file with the wrong columns is skipped and reported, not dropped silently.
+
+    Args:
+        files: CSV paths (e.g. ``results_dir(output_dir).glob("*.csv")``).
+
+    Returns:
+        A :class:`Combined`; its ``table`` is empty (with the columns) when
+        there is nothing to combine.
+    """
+    frames, used, skipped = [], [], []
+    for path in sorted(Path(f) for f in files):
+        try:
+            frame = pd.read_csv(path)
+            frames.append(_validate(frame, str(path)))
+            used.append(path)
+        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            skipped.append((path, str(err)))
+    if not frames:
+        return Combined(empty_results(), used, skipped)
+    table = pd.concat(frames, ignore_index=True)
+    table = table.sort_values(_KEY, kind="stable", na_position="last").reset_index(drop=True)
+    return Combined(table, used, skipped)
+
+
+def write_combined(combined: Combined, path: str | Path) -> Path:
+    """Write the combined table with a fixed float format (byte-stable reruns)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    combined.table.to_csv(path, index=False, float_format="%.6g")
+    return path
