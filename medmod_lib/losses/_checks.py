@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 
@@ -31,3 +34,15 @@ def check_pair(z_a: torch.Tensor, z_b: torch.Tensor, loss: str) -> None:
             f"{loss}: needs a batch of at least 2 pairs, got N={z_a.shape[0]} "
             f"(shape {tuple(z_a.shape)}); use drop_last=True or a larger batch."
         )
+
+
+@contextmanager
+def float32(device: torch.device) -> Iterator[None]:
+    """Disable autocast so that similarities and statistics are computed in float32.
+
+    Mixed precision (bf16/fp16) loses the small differences that contrastive
+    logits at temperature 0.01 and VICReg's covariances depend on; callers cast
+    their inputs with ``.float()`` inside this context.
+    """
+    with torch.autocast(device_type=device.type, enabled=False):
+        yield

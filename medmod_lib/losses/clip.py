@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_pair
+from ._checks import check_pair, float32
 
 
 def clip_loss(
@@ -43,7 +43,7 @@ def clip_loss(
         decoupled: exclude the positive from the denominator.
 
     Returns:
-        Scalar loss tensor.
+        Scalar float32 loss tensor (computed in float32 even under autocast).
 
     Raises:
         ValueError: on non-2-D inputs, mismatched shapes or N < 2.
@@ -54,16 +54,18 @@ def clip_loss(
     """
     check_pair(z_a, z_b, "clip_loss")
     n = z_a.shape[0]
-    logits = logit_scale * (F.normalize(z_a, dim=1) @ F.normalize(z_b, dim=1).T)  # (N, N)
-    if not decoupled:
-        target = torch.arange(n, device=logits.device)
-        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
-    pos = torch.diagonal(logits)
-    eye = torch.eye(n, dtype=torch.bool, device=logits.device)
-    neg = logits.masked_fill(eye, float("-inf"))
-    a_to_b = (torch.logsumexp(neg, dim=1) - pos).mean()
-    b_to_a = (torch.logsumexp(neg, dim=0) - pos).mean()
-    return 0.5 * (a_to_b + b_to_a)
+    with float32(z_a.device):
+        cos = F.normalize(z_a.float(), dim=1) @ F.normalize(z_b.float(), dim=1).T  # (N, N)
+        logits = logit_scale * cos
+        if not decoupled:
+            target = torch.arange(n, device=logits.device)
+            return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+        pos = torch.diagonal(logits)
+        eye = torch.eye(n, dtype=torch.bool, device=logits.device)
+        neg = logits.masked_fill(eye, float("-inf"))
+        a_to_b = (torch.logsumexp(neg, dim=1) - pos).mean()
+        b_to_a = (torch.logsumexp(neg, dim=0) - pos).mean()
+        return 0.5 * (a_to_b + b_to_a)
 
 
 class CLIPLoss(nn.Module):
@@ -129,11 +131,11 @@ class CLIPLoss(nn.Module):
 
     def forward(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
         """Loss for two (N, D) embedding batches; returns a scalar."""
-        bound = math.log(self.max_logit_scale)
-        if bool(self.log_logit_scale.detach() > bound):
-            with torch.no_grad():
-                self.log_logit_scale.clamp_(max=bound)
-        return clip_loss(z_a, z_b, self.logit_scale, self.decoupled)
+        # In-place, gradient-free clamp (no host sync). exp() saves its output,
+        # not its input, so calling the loss twice before backward stays valid.
+        with torch.no_grad():
+            self.log_logit_scale.clamp_(max=math.log(self.max_logit_scale))
+        return clip_loss(z_a, z_b, self.log_logit_scale.exp(), self.decoupled)
 
     def extra_repr(self) -> str:
         return (

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_pair
+from ._checks import check_pair, float32
 
 
 def nt_xent_loss(
@@ -46,7 +46,7 @@ def nt_xent_loss(
         decoupled: exclude the positive from the denominator (DCL / MedMod).
 
     Returns:
-        Scalar loss tensor.
+        Scalar float32 loss tensor (computed in float32 even under autocast).
 
     Raises:
         ValueError: on non-2-D inputs, mismatched shapes, N < 2 or T <= 0.
@@ -61,16 +61,17 @@ def nt_xent_loss(
     if temperature <= 0:
         raise ValueError(f"nt_xent_loss: temperature must be > 0, got {temperature}")
     n = z_a.shape[0]
-    z = F.normalize(torch.cat([z_a, z_b], dim=0), dim=1)  # (2N, D)
-    sim = z @ z.T / temperature  # (2N, 2N)
-    idx = torch.arange(2 * n, device=z.device)
-    positive = torch.cat([idx[n:], idx[:n]])  # index of the other view
-    mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
-    if decoupled:
-        mask[idx, positive] = True
-    logits = sim.masked_fill(mask, float("-inf"))
-    pos = sim[idx, positive]  # (2N,)
-    return (torch.logsumexp(logits, dim=1) - pos).mean()
+    with float32(z_a.device):
+        z = F.normalize(torch.cat([z_a, z_b], dim=0).float(), dim=1)  # (2N, D)
+        sim = z @ z.T / temperature  # (2N, 2N)
+        idx = torch.arange(2 * n, device=z.device)
+        positive = torch.cat([idx[n:], idx[:n]])  # index of the other view
+        mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+        if decoupled:
+            mask[idx, positive] = True
+        logits = sim.masked_fill(mask, float("-inf"))
+        pos = sim[idx, positive]  # (2N,)
+        return (torch.logsumexp(logits, dim=1) - pos).mean()
 
 
 class NTXentLoss(nn.Module):

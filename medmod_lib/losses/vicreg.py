@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_pair
+from ._checks import check_pair, float32
 
 
 def _check_single(z: torch.Tensor, loss: str) -> None:
@@ -35,7 +35,8 @@ def invariance_loss(z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
         Scalar ``mean((z_a - z_b) ** 2)`` over all N * D entries.
     """
     check_pair(z_a, z_b, "invariance_loss")
-    return F.mse_loss(z_a, z_b)
+    with float32(z_a.device):
+        return F.mse_loss(z_a.float(), z_b.float())
 
 
 def variance_loss(z: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
@@ -52,9 +53,11 @@ def variance_loss(z: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
         Scalar tensor in [0, 1].
     """
     _check_single(z, "variance_loss")
-    z = z - z.mean(dim=0)
-    std = torch.sqrt(z.var(dim=0) + eps)
-    return F.relu(1.0 - std).mean()
+    with float32(z.device):
+        z = z.float()
+        z = z - z.mean(dim=0)
+        std = torch.sqrt(z.var(dim=0) + eps)
+        return F.relu(1.0 - std).mean()
 
 
 def covariance_loss(z: torch.Tensor) -> torch.Tensor:
@@ -71,10 +74,12 @@ def covariance_loss(z: torch.Tensor) -> torch.Tensor:
     """
     _check_single(z, "covariance_loss")
     n, d = z.shape
-    z = z - z.mean(dim=0)
-    cov = (z.T @ z) / (n - 1)  # (D, D)
-    off_diag = cov - torch.diag_embed(torch.diagonal(cov))
-    return off_diag.pow(2).sum() / d
+    with float32(z.device):
+        z = z.float()
+        z = z - z.mean(dim=0)
+        cov = (z.T @ z) / (n - 1)  # (D, D)
+        off_diag = cov - torch.diag_embed(torch.diagonal(cov))
+        return off_diag.pow(2).sum() / d
 
 
 def vicreg_terms(
@@ -88,6 +93,7 @@ def vicreg_terms(
         eps: stabiliser of the standard deviation.
 
     Returns:
+        Computed in float32 even under autocast:
         ``{"invariance": mse, "variance": (v(z_a) + v(z_b)) / 2,
         "covariance": c(z_a) + c(z_b)}``, each a scalar tensor.
     """

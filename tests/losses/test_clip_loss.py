@@ -107,3 +107,13 @@ def test_errors():
         clip_loss(torch.randn(2, 3, 1), torch.randn(2, 3, 1), 1.0)
     with pytest.raises(ValueError, match="max_logit_scale"):
         CLIPLoss(temperature=0.001)
+
+
+def test_module_can_be_called_twice_before_backward():
+    crit = CLIPLoss()
+    with torch.no_grad():
+        crit.log_logit_scale.fill_(math.log(1e3))  # forces the in-place clamp on both calls
+    z = torch.randn(4, 3, requires_grad=True)
+    loss = crit(z, torch.randn(4, 3)) + crit(torch.randn(4, 3), z)
+    loss.backward()
+    assert z.grad is not None and crit.log_logit_scale.grad is not None
