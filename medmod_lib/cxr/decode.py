@@ -53,7 +53,7 @@ def decode_resized(path: str | Path, size: int = 256, *, draft: bool = True) -> 
         w, h = resized_shape(width, height, size)
         im = im.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=None)
         im = im.crop(center_crop_box(w, h, size))
-        return np.asarray(im, dtype=np.uint8)
+        return np.array(im, dtype=np.uint8)
 
 
 def build_shard(shard_npy: str, cxr_root: str, paths: list[str], size: int) -> list[dict]:

@@ -146,3 +146,31 @@ def test_cache_pickles_for_dataloader_workers(tmp_path):
     clone = pickle.loads(pickle.dumps(cache))
     assert np.array_equal(clone.get(dicom_id(0)), first)
     assert "2 images" in repr(cache)
+
+
+def test_resume_after_kill(tmp_path):
+    """SIGKILL a real build mid-way, resume it, and get the reference cache."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = _release(tmp_path, n=40, shape=(400, 360))
+    build_cache(root, tmp_path / "ref", size=24, shard_size=1, workers=1, progress=False)
+    code = (
+        "import sys; from medmod_lib.cxr.cache import build_cache; "
+        "build_cache(sys.argv[1], sys.argv[2], size=24, shard_size=1, workers=1, progress=False)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(root), str(tmp_path / "kill")])
+    first = tmp_path / "kill" / "shards" / "00000.json"
+    deadline = time.monotonic() + 60
+    while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(list((tmp_path / "kill" / "shards").glob("*.json")))
+    assert 1 <= done_before < 40, "the build was not interrupted mid-way"
+    report = build_cache(root, tmp_path / "kill", size=24, shard_size=1, workers=2, progress=False)
+    assert report.shards_reused == done_before and report.shards_built == 40 - done_before
+    a, b = _arrays(tmp_path / "ref"), _arrays(tmp_path / "kill")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
