@@ -1,0 +1,33 @@
+"""Evaluation: tidy results, subgroup metrics, missing-modality sweeps and their figures.
+
+The protocols (linear evaluation, fine-tuning, supervised baselines) build on
+these and on ``medmod_lib.training``; metrics live in ``medmod_lib.metrics``.
+"""
+
+from .missing import DEFAULT_FRACTIONS, drop_images, drop_mask, drop_order, missing_modality_sweep
+from .plots import plot_pr_curves, plot_reliability, plot_roc_curves, plot_sweep
+from .results import RESULT_COLUMNS, append_results, evaluate_predictions, read_results, result_rows
+from .subgroups import AGE_BINS, age_group, race_group, sex_group, subgroup_frame, subgroup_metrics
+
+__all__ = [
+    "AGE_BINS",
+    "DEFAULT_FRACTIONS",
+    "RESULT_COLUMNS",
+    "age_group",
+    "append_results",
+    "drop_images",
+    "drop_mask",
+    "drop_order",
+    "evaluate_predictions",
+    "missing_modality_sweep",
+    "plot_pr_curves",
+    "plot_reliability",
+    "plot_roc_curves",
+    "plot_sweep",
+    "race_group",
+    "read_results",
+    "result_rows",
+    "sex_group",
+    "subgroup_frame",
+    "subgroup_metrics",
+]

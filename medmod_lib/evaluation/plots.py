@@ -1,0 +1,155 @@
+"""Figures for the evaluation notebooks: sweep curves, ROC/PR curves, reliability diagram.
+
+Each function draws on ``ax`` (a new figure if ``None``) and returns the Axes;
+none calls ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from ..metrics import auprc, auroc, reliability_curve
+from ..metrics.classification import to_numpy
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (5.0, 4.0)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Metric against the fraction of dropped X-rays, one line and CI band per model.
+
+    Args:
+        sweep: rows of :func:`~medmod_lib.evaluation.missing.missing_modality_sweep`,
+            several models concatenated.
+        ax: where to draw.
+    """
+    ax = _axes(ax)
+    if sweep.empty:
+        raise ValueError("the sweep table is empty")
+    models = list(dict.fromkeys(sweep["model"]))
+    palette = dict(zip(models, sns.color_palette(n_colors=len(models)), strict=True))
+    sns.lineplot(
+        data=sweep,
+        x="fraction",
+        y="value",
+        hue="model",
+        palette=palette,
+        marker="o",
+        ax=ax,
+        errorbar=None,
+    )
+    for name, part in sweep.groupby("model", sort=False):
+        part = part.sort_values("fraction")
+        ax.fill_between(
+            part["fraction"], part["ci_low"], part["ci_high"], color=palette[name], alpha=0.2, lw=0
+        )
+    ax.set_xlabel("fraction of X-rays removed at test time")
+    ax.set_ylabel(str(sweep["metric"].iloc[0]))
+    ax.set_xlim(0, 1)
+    return ax
+
+
+def _curves(
+    kind: str, models: Mapping[str, tuple[Any, Any]], ax: Axes | None, n_boot: int, seed: int
+) -> Axes:
+    ax = _axes(ax, (4.5, 4.5))
+    for name, (y_true, y_score) in models.items():
+        y, s = to_numpy(y_true).ravel(), to_numpy(y_score).ravel()
+        if kind == "roc":
+            fpr, tpr, _ = roc_curve(y, s)
+            r = auroc(y, s, n_boot=n_boot, seed=seed)
+            ax.plot(fpr, tpr, label=f"{name}: {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
+        else:
+            prec, rec, _ = precision_recall_curve(y, s)
+            r = auprc(y, s, n_boot=n_boot, seed=seed)
+            ax.step(
+                rec,
+                prec,
+                where="post",
+                label=f"{name}: {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]",
+            )
+    if kind == "roc":
+        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+        ax.set(
+            xlabel="false positive rate", ylabel="true positive rate", title="ROC (AUROC, 95% CI)"
+        )
+    else:
+        prevalence = float(np.mean(to_numpy(next(iter(models.values()))[0])))
+        ax.axhline(prevalence, ls="--", color="grey", lw=1)
+        ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (AUPRC, 95% CI)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize="small", loc="lower right" if kind == "roc" else "upper right")
+    return ax
+
+
+def plot_roc_curves(
+    models: Mapping[str, tuple[Any, Any]],
+    *,
+    ax: Axes | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> Axes:
+    """ROC curves of several models of a binary task, AUROC with CI in the legend.
+
+    Args:
+        models: name -> (y_true (n,), y_score (n,)).
+        ax: where to draw.
+        n_boot, seed: bootstrap settings of the legend's intervals.
+    """
+    return _curves("roc", models, ax, n_boot, seed)
+
+
+def plot_pr_curves(
+    models: Mapping[str, tuple[Any, Any]],
+    *,
+    ax: Axes | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> Axes:
+    """Precision-recall curves of several models; the dashed line is the prevalence.
+
+    Args: as in :func:`plot_roc_curves`.
+    """
+    return _curves("pr", models, ax, n_boot, seed)
+
+
+def plot_reliability(
+    models: Mapping[str, tuple[Any, Any]],
+    *,
+    n_bins: int = 10,
+    strategy: str = "uniform",
+    ax: Axes | None = None,
+) -> Axes:
+    """Reliability diagram: observed fraction against mean predicted probability.
+
+    Args:
+        models: name -> (y_true, y_prob) with probabilities.
+        n_bins, strategy: as in :func:`medmod_lib.metrics.reliability_curve`.
+        ax: where to draw.
+    """
+    ax = _axes(ax, (4.5, 4.5))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
+    for name, (y_true, y_prob) in models.items():
+        c = reliability_curve(y_true, y_prob, n_bins=n_bins, strategy=strategy)
+        err = np.vstack([c["observed"] - c["observed_low"], c["observed_high"] - c["observed"]])
+        ax.errorbar(c["mean_predicted"], c["observed"], yerr=err, marker="o", capsize=2, label=name)
+    ax.set(
+        xlabel="mean predicted probability",
+        ylabel="observed fraction of positives",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.legend(fontsize="small", loc="upper left")
+    return ax

@@ -1,0 +1,223 @@
+"""Metrics by sex, age group and race, with counts and a minimum-size rule.
+
+Every group is reported, however small: a group with fewer than ``min_size``
+samples, or with a single class, gets NaN metrics and a ``flag`` saying why,
+so a fairness table never hides a group by leaving it out. Intervals come from
+the same seeded bootstrap as the overall metrics, resampling within the group.
+
+Race strings of MIMIC-IV ``admissions.race`` are grouped by prefix
+(:func:`race_group`); anything not matched, including ``UNKNOWN``, ``OTHER``,
+``UNABLE TO OBTAIN`` and ``PATIENT DECLINED TO ANSWER``, becomes
+``"Unknown/other"``. Small groups (American Indian/Alaska Native, Native
+Hawaiian/Pacific Islander, multiple races) also fall there: on MIMIC-IV they
+are too small for an interval worth reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import N_BOOT, task_metrics
+from ..metrics.classification import to_numpy
+from ..reference import Task
+
+#: Lower edges of the age groups: 18-39, 40-59, 60-79, 80+.
+AGE_BINS: tuple[int, ...] = (18, 40, 60, 80)
+#: Race groups and the MIMIC-IV race-string prefixes that map to them, in order.
+RACE_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("White", ("WHITE", "PORTUGUESE")),
+    ("Black", ("BLACK",)),
+    ("Hispanic/Latino", ("HISPANIC", "SOUTH AMERICAN")),
+    ("Asian", ("ASIAN",)),
+)
+UNKNOWN_RACE = "Unknown/other"
+#: Metrics reported per group by default, per task.
+DEFAULT_METRICS: dict[Task, tuple[str, ...]] = {
+    Task.IN_HOSPITAL_MORTALITY: ("auroc", "auprc"),
+    Task.DECOMPENSATION: ("auroc", "auprc"),
+    Task.PHENOTYPING: ("auroc_macro", "auprc_macro"),
+    Task.RADIOLOGY: ("auroc_macro", "auprc_macro"),
+    Task.LENGTH_OF_STAY: ("kappa", "mad"),
+}
+SUBGROUP_COLUMNS = (
+    "attribute",
+    "group",
+    "n",
+    "n_positive",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "flag",
+)
+
+
+def age_group(age: Any, bins: Sequence[int] = AGE_BINS) -> pd.Series:
+    """Age group labels ("18-39", ..., "80+"); below the first edge "<18"; NaN "Unknown".
+
+    Args:
+        age: ages in years (scalar sequence or Series).
+        bins: increasing lower edges of the groups.
+    """
+    edges = list(bins)
+    if edges != sorted(edges) or len(set(edges)) != len(edges):
+        raise ValueError(f"age bins must be strictly increasing, got {edges}")
+    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels.append(f"{edges[-1]}+")
+    a = pd.Series(age, dtype="float64").reset_index(drop=True)
+    idx = np.searchsorted(edges, a.to_numpy(), side="right") - 1
+    out = np.where(idx >= 0, np.array(labels, dtype=object)[np.clip(idx, 0, None)], f"<{edges[0]}")
+    out = np.where(a.isna().to_numpy(), "Unknown", out)
+    order = [f"<{edges[0]}", *labels, "Unknown"]
+    return pd.Series(pd.Categorical(out, categories=order), name="age_group")
+
+
+def race_group(race: Any) -> pd.Series:
+    """Group MIMIC-IV race strings into White, Black, Hispanic/Latino, Asian, Unknown/other."""
+    r = pd.Series(race, dtype="string").reset_index(drop=True).str.strip().str.upper()
+    out = pd.Series(UNKNOWN_RACE, index=r.index, dtype=object)
+    for name, prefixes in reversed(RACE_PREFIXES):
+        hit = r.str.startswith(prefixes).fillna(False).to_numpy(bool)
+        out[hit] = name
+    cats = [name for name, _ in RACE_PREFIXES] + [UNKNOWN_RACE]
+    return pd.Series(pd.Categorical(out, categories=cats), name="race_group")
+
+
+def sex_group(gender: Any) -> pd.Series:
+    """'F' -> "Female", 'M' -> "Male", anything else -> "Unknown"."""
+    g = pd.Series(gender, dtype="string").reset_index(drop=True).str.upper()
+    out = g.map({"F": "Female", "M": "Male"}).fillna("Unknown").astype(object)
+    return pd.Series(pd.Categorical(out, categories=["Female", "Male", "Unknown"]), name="sex")
+
+
+def subgroup_frame(samples: pd.DataFrame, *, age_bins: Sequence[int] = AGE_BINS) -> pd.DataFrame:
+    """Subgroup columns (``sex``, ``age_group``, and ``race_group`` where present), row for row.
+
+    Args:
+        samples: test samples with ``gender`` and ``age`` (or ``anchor_age``), and
+            optionally ``race`` (e.g. a cohort's samples joined with ``stays.parquet``).
+        age_bins: lower edges of the age groups.
+
+    Raises:
+        KeyError: if ``gender`` or an age column is missing.
+    """
+    age_col = "age" if "age" in samples else "anchor_age" if "anchor_age" in samples else None
+    if "gender" not in samples or age_col is None:
+        raise KeyError(
+            "subgroups need 'gender' and 'age' (or 'anchor_age') columns; join the samples "
+            f"with stays.parquet on stay_id first (have {list(samples.columns)})"
+        )
+    out = pd.DataFrame(
+        {"sex": sex_group(samples["gender"]), "age_group": age_group(samples[age_col], age_bins)}
+    )
+    if "race" in samples:
+        out["race_group"] = race_group(samples["race"])
+    return out
+
+
+def _positives(task: Task, y: np.ndarray) -> float:
+    if task == Task.LENGTH_OF_STAY:
+        return float("nan")
+    return float(np.nansum(y))
+
+
+def _one_class(task: Task, y: np.ndarray) -> bool:
+    if task == Task.LENGTH_OF_STAY:
+        return len(np.unique(y)) < 2
+    y2 = y.reshape(len(y), -1)
+    for j in range(y2.shape[1]):
+        col = y2[:, j][~np.isnan(y2[:, j])]
+        if len(np.unique(col)) == 2:
+            return False
+    return True
+
+
+def subgroup_metrics(
+    task: str | Task,
+    y_true: Any,
+    y_score: Any,
+    groups: pd.DataFrame,
+    *,
+    attributes: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    min_size: int = 50,
+    label_names: Sequence[str] | None = None,
+    n_boot: int = N_BOOT,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """Metrics with intervals for every group of every attribute, plus an ``all`` row.
+
+    Args:
+        task: the task.
+        y_true, y_score: as in :func:`medmod_lib.metrics.task_metrics`, n rows.
+        groups: n rows of group labels, e.g. from :func:`subgroup_frame`.
+        attributes: columns of ``groups`` to use (default: all).
+        metrics: metric names (default :data:`DEFAULT_METRICS` of the task).
+        min_size: groups with fewer samples get NaN metrics, flag ``"too_small"``.
+        label_names: for multi-label tasks.
+        n_boot, seed: bootstrap settings.
+
+    Returns:
+        Columns :data:`SUBGROUP_COLUMNS`; ``n_positive`` counts positive labels
+        (NaN for LOS); ``flag`` is ``""``, ``"too_small"`` or ``"one_class"``.
+    """
+    task = Task.parse(task)
+    y, s = to_numpy(y_true, dtype=None), to_numpy(y_score, dtype=None)
+    if len(groups) != len(y) or len(s) != len(y):
+        raise ValueError(
+            f"groups ({len(groups)} rows), y_true ({len(y)}) and y_score ({len(s)}) must align"
+        )
+    names = list(metrics) if metrics is not None else list(DEFAULT_METRICS[task])
+    attrs = list(attributes) if attributes is not None else list(groups.columns)
+    missing = [a for a in attrs if a not in groups]
+    if missing:
+        raise KeyError(f"attributes {missing} are not columns of groups {list(groups.columns)}")
+    yf = y.astype(float)
+    parts = [("all", "all", np.ones(len(y), bool))]
+    for attr in attrs:
+        col = groups[attr].reset_index(drop=True)
+        cats = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else col.unique()
+        for g in cats:
+            mask = (col == g).to_numpy(bool)
+            if mask.any():
+                parts.append((attr, str(g), mask))
+    rows = []
+    for attr, g, mask in parts:
+        n = int(mask.sum())
+        flag = "too_small" if n < min_size else "one_class" if _one_class(task, yf[mask]) else ""
+        res = {}
+        if not flag:
+            res = task_metrics(
+                task,
+                y[mask],
+                s[mask],
+                label_names=label_names,
+                per_label=False,
+                probabilities=False,
+                n_boot=n_boot,
+                seed=seed,
+            )
+        for m in names:
+            r = res.get(m)
+            if not flag and r is None:
+                raise ValueError(
+                    f"metric {m!r} is not computed for {task.value}; have {sorted(res)}"
+                )
+            rows.append(
+                {
+                    "attribute": attr,
+                    "group": g,
+                    "n": n,
+                    "n_positive": _positives(task, yf[mask]),
+                    "metric": m,
+                    "value": r.value if r else np.nan,
+                    "ci_low": r.ci_low if r else np.nan,
+                    "ci_high": r.ci_high if r else np.nan,
+                    "flag": flag,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))

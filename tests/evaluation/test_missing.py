@@ -1,0 +1,119 @@
+"""Nested, seeded image dropping and the missing-modality sweep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from medmod_lib.evaluation import drop_images, drop_mask, missing_modality_sweep
+from medmod_lib.evaluation.missing import SWEEP_COLUMNS
+
+
+def test_drop_sets_are_nested_exact_and_seeded() -> None:
+    rng = np.random.default_rng(0)
+    paired = rng.random(101) < 0.7
+    n_paired = paired.sum()
+    previous = paired
+    for f in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        keep = drop_mask(paired, f, seed=3)
+        assert not (keep & ~paired).any()  # never adds images
+        assert not (keep & ~previous).any()  # nested: dropped stays dropped
+        assert paired.sum() - keep.sum() == round(f * n_paired)
+        previous = keep
+    assert (drop_mask(paired, 0.5, 3) == drop_mask(paired, 0.5, 3)).all()
+    assert (drop_mask(paired, 0.5, 3) != drop_mask(paired, 0.5, 4)).any()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        drop_mask(paired, 1.5, 0)
+
+
+def test_drop_images_on_a_batch_zeroes_images_and_keeps_input() -> None:
+    batch = {
+        "image": torch.ones(6, 1, 4, 4),
+        "paired": torch.tensor([True, True, True, True, False, True]),
+        "ehr": torch.zeros(6, 3, 76),
+    }
+    out = drop_images(batch, 0.6, seed=1)
+    assert int(out["paired"].sum()) == 2
+    assert (out["image"][~out["paired"]] == 0).all() and (out["image"][out["paired"]] == 1).all()
+    assert batch["paired"].sum() == 5 and (batch["image"] == 1).all()
+    assert out["ehr"] is batch["ehr"]
+
+
+def test_drop_images_on_a_dataset_returns_a_copy() -> None:
+    class Data:
+        def __init__(self) -> None:
+            self.samples = pd.DataFrame({"paired": [True] * 10})
+            self._paired = np.ones(10, bool)
+
+    data = Data()
+    new = drop_images(data, 0.3, seed=0)
+    assert new.samples["paired"].sum() == 7 and new._paired.sum() == 7
+    assert data.samples["paired"].all() and data._paired.all()
+
+
+def _loader(n: int = 240, batch_size: int = 50, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.4).astype(np.float32)
+    image_signal = (y + 0.3 * rng.normal(size=n)).astype(np.float32)
+    ehr_signal = (0.3 * y + rng.normal(size=n)).astype(np.float32)
+    paired = rng.random(n) < 0.8
+    batches = []
+    for lo in range(0, n, batch_size):
+        sl = slice(lo, lo + batch_size)
+        img = torch.from_numpy(image_signal[sl]).view(-1, 1, 1, 1) * torch.from_numpy(
+            paired[sl]
+        ).view(-1, 1, 1, 1)
+        batches.append(
+            {
+                "ehr": torch.from_numpy(ehr_signal[sl]).view(-1, 1, 1),
+                "image": img,
+                "paired": torch.from_numpy(paired[sl]),
+                "labels": torch.from_numpy(y[sl]).view(-1, 1),
+            }
+        )
+    return batches
+
+
+def _predict(batch):
+    ehr = batch["ehr"][:, 0, 0]
+    img = batch["image"].flatten(1)[:, 0]
+    return torch.sigmoid(ehr + torch.where(batch["paired"], 3 * img, torch.zeros_like(img)))
+
+
+def test_sweep_shape_and_decline() -> None:
+    sweep = missing_modality_sweep(
+        _predict, _loader(), task="in-hospital-mortality", model="toy", n_boot=100
+    )
+    assert tuple(sweep.columns) == SWEEP_COLUMNS
+    assert sweep["fraction"].tolist() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    n_paired = sweep["n_paired"].iloc[0]
+    assert sweep["n_dropped"].tolist() == [round(f * n_paired) for f in sweep["fraction"]]
+    values = sweep["value"].to_numpy()
+    assert values[0] > values[-1] + 0.1 and (np.diff(values) < 0.02).all()
+    assert (sweep["ci_low"] <= sweep["value"]).all() and (sweep["value"] <= sweep["ci_high"]).all()
+
+
+def test_sweep_matches_predicting_on_dropped_batches() -> None:
+    """Assembling kept/dropped predictions equals running the model on the dropped data."""
+    loader = _loader()
+    sweep = missing_modality_sweep(
+        _predict, loader, task="in-hospital-mortality", fractions=(0.5,), seed=2, n_boot=0
+    )
+    paired = torch.cat([b["paired"] for b in loader]).numpy()
+    keep = drop_mask(paired, 0.5, seed=2)
+    scores, offset = [], 0
+    for b in loader:
+        k = keep[offset : offset + len(b["paired"])]
+        offset += len(k)
+        b2 = dict(
+            b, paired=torch.from_numpy(k), image=b["image"] * torch.from_numpy(k).view(-1, 1, 1, 1)
+        )
+        scores.append(_predict(b2))
+    from medmod_lib.metrics import auroc
+
+    y = torch.cat([b["labels"] for b in loader]).numpy()[:, 0]
+    assert sweep["value"].iloc[0] == pytest.approx(
+        auroc(y, torch.cat(scores).numpy(), n_boot=0).value
+    )

@@ -1,0 +1,57 @@
+"""The figures draw what they are given and return their Axes."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from medmod_lib.evaluation import plot_pr_curves, plot_reliability, plot_roc_curves, plot_sweep
+
+
+def _models():
+    rng = np.random.default_rng(0)
+    y = (rng.random(200) < 0.3).astype(float)
+    return {
+        "good": (y, np.clip(0.5 * y + 0.5 * rng.random(200), 0, 1)),
+        "random": (y, rng.random(200)),
+    }
+
+
+def test_curves_and_reliability() -> None:
+    models = _models()
+    ax = plot_roc_curves(models, n_boot=20)
+    assert (
+        len(ax.get_legend().get_texts()) == 2
+        and "good: " in ax.get_legend().get_texts()[0].get_text()
+    )
+    ax = plot_pr_curves(models, n_boot=20)
+    assert ax.get_xlabel() == "recall"
+    ax = plot_reliability(models, n_bins=5)
+    assert len(ax.get_legend().get_texts()) == 3
+    plt.close("all")
+
+
+def test_sweep_plot_has_a_line_and_band_per_model() -> None:
+    rows = []
+    for model, drop in (("fusion", 0.2), ("ehr", 0.0)):
+        for f in (0.0, 0.5, 1.0):
+            v = 0.8 - drop * f
+            rows.append(
+                {
+                    "model": model,
+                    "fraction": f,
+                    "metric": "auroc",
+                    "value": v,
+                    "ci_low": v - 0.03,
+                    "ci_high": v + 0.03,
+                }
+            )
+    ax = plot_sweep(pd.DataFrame(rows))
+    assert len(ax.collections) >= 2  # the two CI bands
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"fusion", "ehr"}
+    plt.close("all")

@@ -1,0 +1,103 @@
+"""Subgroup labels, counts, the minimum-size rule and per-group metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from medmod_lib.evaluation import age_group, race_group, sex_group, subgroup_frame, subgroup_metrics
+
+
+def test_age_groups_and_custom_bins() -> None:
+    assert age_group([18, 39.9, 40, 79, 80, 101, np.nan, 17]).tolist() == [
+        "18-39",
+        "18-39",
+        "40-59",
+        "60-79",
+        "80+",
+        "80+",
+        "Unknown",
+        "<18",
+    ]
+    assert age_group([30, 70], bins=(18, 65)).tolist() == ["18-64", "65+"]
+    with pytest.raises(ValueError, match="increasing"):
+        age_group([30], bins=(60, 40))
+
+
+def test_race_and_sex_groups_keep_unknowns() -> None:
+    races = [
+        "WHITE - RUSSIAN",
+        "BLACK/AFRICAN AMERICAN",
+        "HISPANIC/LATINO - CUBAN",
+        "ASIAN - KOREAN",
+        "UNABLE TO OBTAIN",
+        "PATIENT DECLINED TO ANSWER",
+        None,
+        "MULTIPLE RACE/ETHNICITY",
+    ]
+    assert race_group(races).tolist() == [
+        "White",
+        "Black",
+        "Hispanic/Latino",
+        "Asian",
+        "Unknown/other",
+        "Unknown/other",
+        "Unknown/other",
+        "Unknown/other",
+    ]
+    assert sex_group(["M", "F", None]).tolist() == ["Male", "Female", "Unknown"]
+
+
+def test_subgroup_frame_needs_gender_and_age() -> None:
+    frame = subgroup_frame(pd.DataFrame({"gender": ["F"], "anchor_age": [50], "race": ["ASIAN"]}))
+    assert frame.iloc[0].tolist() == ["Female", "40-59", "Asian"]
+    assert "race_group" not in subgroup_frame(pd.DataFrame({"gender": ["M"], "age": [20]}))
+    with pytest.raises(KeyError, match="stays.parquet"):
+        subgroup_frame(pd.DataFrame({"age": [20]}))
+
+
+def _data(n: int = 400, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    groups = pd.DataFrame(
+        {
+            "sex": sex_group(rng.choice(["F", "M"], n)),
+            "age_group": age_group(np.r_[rng.uniform(18, 80, n - 10), np.full(10, 90.0)]),
+        }
+    )
+    y = (rng.random(n) < 0.3).astype(float)
+    s = y + rng.normal(size=n)
+    return y, s, groups
+
+
+def test_counts_values_and_small_groups_flagged() -> None:
+    y, s, groups = _data()
+    out = subgroup_metrics("in-hospital-mortality", y, s, groups, min_size=50, n_boot=50)
+    auc = out[out["metric"] == "auroc"].set_index(["attribute", "group"])
+    assert auc.loc[("all", "all"), "n"] == 400
+    female = (groups["sex"] == "Female").to_numpy()
+    row = auc.loc[("sex", "Female")]
+    assert row["n"] == female.sum() and row["n_positive"] == y[female].sum()
+    assert row["value"] == pytest.approx(roc_auc_score(y[female], s[female]))
+    old = auc.loc[("age_group", "80+")]
+    assert old["n"] == 10 and old["flag"] == "too_small" and np.isnan(old["value"])
+    # every category is listed once per metric; empty categories are absent
+    assert set(auc.loc["age_group"].index) == {"18-39", "40-59", "60-79", "80+"}
+
+
+def test_one_class_group_is_flagged_not_dropped() -> None:
+    y, s, groups = _data()
+    y[(groups["sex"] == "Male").to_numpy()] = 0.0
+    out = subgroup_metrics("in-hospital-mortality", y, s, groups, attributes=["sex"], n_boot=0)
+    male = out[(out["group"] == "Male")]
+    assert (male["flag"] == "one_class").all() and male["value"].isna().all()
+    assert (male["n_positive"] == 0).all()
+
+
+def test_misaligned_input_raises() -> None:
+    y, s, groups = _data()
+    with pytest.raises(ValueError, match="align"):
+        subgroup_metrics("in-hospital-mortality", y[:-1], s[:-1], groups)
+    with pytest.raises(KeyError, match="race_group"):
+        subgroup_metrics("in-hospital-mortality", y, s, groups, attributes=["race_group"])
