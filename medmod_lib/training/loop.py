@@ -1,0 +1,459 @@
+"""The one training loop: pretraining, supervised training, probes and fine-tuning.
+
+:func:`fit` runs ``epochs`` passes over a loader. A *step function* turns a
+batch into a loss (or a dict of loss terms with a ``"loss"`` key); everything
+else is shared: AdamW or LARS, warm-up + cosine per optimizer step, gradient
+clipping, mixed precision and ``channels_last`` on CUDA only, DDP under
+``torchrun``, a checkpoint every epoch with exact resume, per-epoch validation
+(a validation loss and/or a callback such as a linear-probe AUROC), ``best.pt``
+for the best validation epoch, optional early stopping on that metric, tqdm
+progress and a CSV log.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ..devices import AmpMode, amp_dtype, resolve_device, seed_everything
+from . import distributed as ddp
+from .checkpoint import (
+    BEST,
+    LAST,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from .logging import CSVLogger
+from .optim import OptimConfig, build_optimizer
+from .schedules import warmup_cosine_schedule
+
+Batch = dict[str, Any]
+StepOutput = torch.Tensor | Mapping[str, torch.Tensor]
+StepFn = Callable[[nn.Module, Batch], StepOutput]
+ValFn = Callable[[nn.Module, int], Mapping[str, float]]
+LOG_FILE = "log.csv"
+#: Settings that may change between an interrupted run and its resumption.
+_NOT_FINGERPRINTED = ("device", "resume", "progress", "keep_epoch_checkpoints")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :func:`fit` (everything but the model and the data).
+
+    Attributes:
+        epochs: passes over the training loader; also fixes the schedule length.
+        optim: optimizer, schedule and gradient clipping.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
+        amp: mixed precision on CUDA (``"auto"`` = bf16 if supported, else fp16
+            with a GradScaler); ignored elsewhere, so CPU runs are plain fp32.
+        channels_last: NHWC memory format for images and model on CUDA only.
+        seed: seeds Python, NumPy and torch at the start of a fresh run.
+        monitor: validation metric for ``best.pt`` and early stopping, e.g.
+            ``"val_auroc"`` (from ``val_fn``) or ``"val_loss"`` (from ``val_loader``).
+            Training metrics are refused: never select on the training loss.
+        mode: ``"max"`` or ``"min"`` for ``monitor``.
+        patience: stop after this many epochs without improvement of
+            ``monitor`` by more than ``min_delta``; ``None`` never stops early.
+        min_delta: smallest change that counts as an improvement.
+        log_every: write a ``train_step`` row every this many optimizer steps.
+        resume: continue from ``out_dir/last.pt`` when it exists.
+        keep_epoch_checkpoints: also keep ``epoch_XXX.pt`` (weights only) per epoch.
+        max_steps_per_epoch: cap on batches per epoch (smoke runs); ``None`` = all.
+        find_unused_parameters: passed to DDP (parameters without a gradient).
+        progress: tqdm bars (rank 0 only).
+    """
+
+    epochs: int = 10
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    device: str = "auto"
+    amp: AmpMode = "auto"
+    channels_last: bool = True
+    seed: int = 0
+    monitor: str | None = None
+    mode: Literal["max", "min"] = "max"
+    patience: int | None = None
+    min_delta: float = 0.0
+    log_every: int = 1
+    resume: bool = True
+    keep_epoch_checkpoints: bool = False
+    max_steps_per_epoch: int | None = None
+    find_unused_parameters: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.optim, Mapping):
+            self.optim = OptimConfig(**self.optim)
+        if self.epochs < 1:
+            raise ValueError(f"TrainConfig.epochs must be >= 1, got {self.epochs}")
+        if self.mode not in ("max", "min"):
+            raise ValueError(f"TrainConfig.mode must be 'max' or 'min', got {self.mode!r}")
+        if self.monitor is not None and self.monitor.startswith("train"):
+            raise ValueError(
+                f"TrainConfig.monitor={self.monitor!r}: select epochs and stop early on a "
+                "validation metric (val_loss or a val_fn metric), never on a training metric."
+            )
+        if self.patience is not None and self.monitor is None:
+            raise ValueError("TrainConfig.patience needs a monitor (e.g. 'val_auroc').")
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes:
+        model: the trained model (unwrapped from DDP), with the last epoch's weights.
+        history: the CSV log as a DataFrame (``split`` in train_step / train / val).
+        best_epoch: epoch with the best ``monitor`` value (``None`` without a monitor).
+        best_score: that value.
+        last_epoch: last completed epoch.
+        stopped_early: True if early stopping ended the run.
+        out_dir: where ``last.pt``, ``best.pt`` and ``log.csv`` are (``None`` in memory).
+        best_state: the best epoch's weights on CPU (also in ``best.pt``).
+    """
+
+    model: nn.Module
+    history: pd.DataFrame
+    best_epoch: int | None
+    best_score: float | None
+    last_epoch: int
+    stopped_early: bool
+    out_dir: Path | None
+    best_state: dict[str, torch.Tensor] | None = None
+
+
+def default_step(model: nn.Module, batch: Batch) -> StepOutput:
+    """Step function of models whose ``forward(batch)`` returns the loss (or loss dict)."""
+    return model(batch)
+
+
+def _to_device(batch: Batch, device: torch.device, channels_last: bool) -> Batch:
+    out = {}
+    for key, value in batch.items():
+        if isinstance(value, torch.Tensor):
+            value = value.to(device, non_blocking=True)
+            if channels_last and value.dim() == 4 and value.is_floating_point():
+                value = value.contiguous(memory_format=torch.channels_last)
+        out[key] = value
+    return out
+
+
+def _as_terms(out: StepOutput) -> dict[str, torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return {"loss": out}
+    if "loss" not in out:
+        raise KeyError(f"the step function returned keys {sorted(out)}; it must include 'loss'.")
+    return dict(out)
+
+
+def _improved(score: float, best: float | None, mode: str, min_delta: float) -> bool:
+    if math.isnan(score):
+        return False
+    if best is None:
+        return True
+    return score > best + min_delta if mode == "max" else score < best - min_delta
+
+
+def _aggregate(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Epoch summary: mean of each term, sum of counts (keys starting with ``n_``)."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    agg = {}
+    for k in keys:
+        vals = [r[k] for r in rows if k in r]
+        agg[k] = float(sum(vals)) if k.startswith("n_") else float(sum(vals) / len(vals))
+    return agg
+
+
+@torch.no_grad()
+def _validation_loss(
+    model, step_fn, loader, device, channels_last, autocast_dtype, max_steps
+) -> dict[str, float]:
+    rows = []
+    for i, batch in enumerate(loader):
+        if max_steps is not None and i >= max_steps:
+            break
+        batch = _to_device(batch, device, channels_last)
+        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            terms = _as_terms(step_fn(model, batch))
+        rows.append({k: float(v) for k, v in terms.items() if k != "skip"})
+    agg = _aggregate(rows) if rows else {}
+    return {f"val_{k}": v for k, v in ddp.all_reduce_mean(agg, device).items()}
+
+
+def fit(
+    model: nn.Module,
+    train_loader: DataLoader,
+    *,
+    config: TrainConfig,
+    step_fn: StepFn | None = None,
+    out_dir: str | Path | None = None,
+    val_loader: DataLoader | None = None,
+    val_fn: ValFn | None = None,
+    stop_after_epoch: int | None = None,
+    run_info: Mapping[str, Any] | None = None,
+) -> FitResult:
+    """Train ``model`` for ``config.epochs`` epochs.
+
+    Args:
+        model: any ``nn.Module``; moved to the device (and wrapped in DDP under torchrun).
+        train_loader: yields batch dicts (CONTRIBUTING.md "Model batches"); must have a length.
+            Under torchrun give it a ``DistributedSampler`` (see ``distributed.distributed_sampler``).
+        config: loop settings.
+        step_fn: ``step_fn(model, batch) -> loss`` or ``{"loss": ..., other terms}``; each term is
+            logged. A truthy ``"skip"`` entry skips the optimizer step (e.g. a batch with < 2 pairs).
+            Default: ``model(batch)``.
+        out_dir: folder for ``last.pt``, ``best.pt``, ``log.csv``; ``None`` keeps everything in
+            memory (no resume).
+        val_loader: if given, the mean of each step term over it is logged as ``val_<term>``.
+        val_fn: ``val_fn(model, epoch) -> {"val_auroc": ...}`` called after every epoch on the
+            unwrapped model in eval mode (e.g. a linear probe). Must be deterministic.
+        stop_after_epoch: return after this epoch as if interrupted (checkpoint written);
+            used to time-box runs and to test resume.
+        run_info: plain settings of the caller (model, loss) that a resumed run must share;
+            stored in the checkpoint and compared on resume.
+
+    Returns:
+        A :class:`FitResult`.
+
+    Raises:
+        FloatingPointError: if a loss is NaN or infinite (names the epoch and step).
+        ValueError: on resume with a checkpoint from a different configuration, or when
+            ``monitor`` is not among the validation metrics.
+    """
+    step_fn = step_fn or default_step
+    info = ddp.current()
+    device = resolve_device(config.device)
+    autocast_dtype = amp_dtype(device, config.amp)
+    channels_last = config.channels_last and device.type == "cuda"
+    try:
+        steps_per_epoch = len(train_loader)
+    except TypeError as err:
+        raise TypeError("fit needs a train_loader with a length (a map-style dataset).") from err
+    if config.max_steps_per_epoch is not None:
+        steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
+    if steps_per_epoch < 1:
+        raise ValueError(
+            "the training loader is empty; check the dataset and batch_size/drop_last."
+        )
+    out_dir = Path(out_dir) if out_dir is not None else None
+    last_path = out_dir / LAST if out_dir is not None else None
+    fingerprint = json.dumps(
+        {
+            "train": {k: v for k, v in asdict(config).items() if k not in _NOT_FINGERPRINTED},
+            "steps_per_epoch": steps_per_epoch,
+            "run": dict(run_info or {}),
+        },
+        sort_keys=True,
+        default=str,
+    )
+
+    ckpt = None
+    if config.resume and last_path is not None and last_path.is_file():
+        ckpt = load_checkpoint(last_path)
+        if ckpt.get("fingerprint") != fingerprint:
+            raise ValueError(
+                f"{last_path} was written by a run with a different configuration or data size. "
+                "Use a new out_dir, delete the checkpoint, or set resume=False."
+            )
+    else:
+        seed_everything(config.seed)
+
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, config.optim)
+    total_steps = config.epochs * steps_per_epoch
+    if config.optim.schedule == "warmup_cosine":
+        warmup = round(config.optim.warmup_epochs * steps_per_epoch)
+        if warmup >= total_steps:
+            warnings.warn(
+                f"warm-up of {config.optim.warmup_epochs} epochs ({warmup} steps) is not shorter "
+                f"than the run ({total_steps} steps); using {total_steps - 1} warm-up steps.",
+                stacklevel=2,
+            )
+            warmup = total_steps - 1
+        scheduler = warmup_cosine_schedule(
+            optimizer,
+            warmup_steps=warmup,
+            total_steps=total_steps,
+            min_factor=config.optim.min_lr_factor,
+        )
+    else:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
+
+    start_epoch, step, best_score, best_epoch, bad_epochs, best_state = 1, 0, None, None, 0, None
+    stopped_early = False
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        start_epoch, step = ckpt["epoch"] + 1, ckpt["step"]
+        best_score, best_epoch, bad_epochs = (
+            ckpt["best_score"],
+            ckpt["best_epoch"],
+            ckpt["bad_epochs"],
+        )
+        stopped_early = ckpt["stopped_early"]
+        restore_rng_state(ckpt["rng"], train_loader)
+        if out_dir is not None and (out_dir / BEST).is_file():
+            best_state = load_checkpoint(out_dir / BEST)["model"]
+    logger = CSVLogger(
+        out_dir / LOG_FILE if out_dir is not None and info.is_main else None,
+        resume_epoch=start_epoch - 1 if ckpt is not None else None,
+    )
+    train_model = ddp.wrap_ddp(model, device, find_unused_parameters=config.find_unused_parameters)
+
+    epoch = start_epoch - 1
+    for epoch in range(start_epoch, config.epochs + 1):
+        if stopped_early:
+            epoch -= 1
+            break
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        train_model.train()
+        rows: list[dict[str, float]] = []
+        bar = tqdm(
+            total=steps_per_epoch,
+            desc=f"epoch {epoch}/{config.epochs}",
+            leave=False,
+            disable=not (config.progress and info.is_main),
+        )
+        for i, batch in enumerate(train_loader):
+            if i >= steps_per_epoch:
+                break
+            batch = _to_device(batch, device, channels_last)
+            with torch.autocast(
+                device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
+            ):
+                terms = _as_terms(step_fn(train_model, batch))
+            skip = ddp.any_true(bool(terms.pop("skip", False)), device)
+            loss = terms["loss"]
+            if not torch.isfinite(loss.detach()):
+                raise FloatingPointError(
+                    f"loss is {float(loss.detach())} at epoch {epoch}, step {step + 1}; lower the learning rate, "
+                    "enable grad_clip or set amp='off'."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            lr = optimizer.param_groups[0]["lr"]
+            if not skip:
+                if config.optim.grad_clip is not None:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+            with warnings.catch_warnings():  # a skipped step warns "scheduler before optimizer"
+                warnings.simplefilter("ignore", UserWarning)
+                scheduler.step()
+            step += 1
+            values = {k: float(v.detach()) for k, v in terms.items()}
+            values["n_skipped_steps"] = float(skip)
+            rows.append(values)
+            if step % config.log_every == 0:
+                logger.log_many(epoch=epoch, step=step, split="train_step", lr=lr, values=values)
+            bar.update(1)
+            bar.set_postfix(loss=f"{values['loss']:.4g}")
+        bar.close()
+        train_summary = ddp.all_reduce_mean(_aggregate(rows), device)
+        logger.log_many(
+            epoch=epoch,
+            step=step,
+            split="train",
+            lr=optimizer.param_groups[0]["lr"],
+            values=train_summary,
+        )
+
+        val_metrics: dict[str, float] = {}
+        if val_loader is not None:
+            model.eval()
+            val_metrics |= _validation_loss(
+                train_model,
+                step_fn,
+                val_loader,
+                device,
+                channels_last,
+                autocast_dtype,
+                config.max_steps_per_epoch,
+            )
+        if val_fn is not None:
+            model.eval()
+            val_metrics |= ddp.all_reduce_mean(
+                {k: float(v) for k, v in val_fn(model, epoch).items()}, device
+            )
+        if val_metrics:
+            logger.log_many(epoch=epoch, step=step, split="val", lr=None, values=val_metrics)
+
+        improved = False
+        if config.monitor is not None:
+            if config.monitor not in val_metrics:
+                raise ValueError(
+                    f"monitor {config.monitor!r} is not among the validation metrics "
+                    f"{sorted(val_metrics)}; pass val_loader/val_fn or change TrainConfig.monitor."
+                )
+            score = val_metrics[config.monitor]
+            improved = _improved(score, best_score, config.mode, config.min_delta)
+            if improved:
+                best_score, best_epoch, bad_epochs = score, epoch, 0
+                best_state = {
+                    k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+                }
+            else:
+                bad_epochs += 1
+            stopped_early = config.patience is not None and bad_epochs >= config.patience
+
+        if out_dir is not None and info.is_main:
+            meta = {"epoch": epoch, "step": step, "monitor": config.monitor, "score": best_score}
+            if improved:
+                save_checkpoint(out_dir / BEST, {"model": best_state, **meta})
+            if config.keep_epoch_checkpoints:
+                save_checkpoint(
+                    out_dir / f"epoch_{epoch:03d}.pt", {"model": model.state_dict(), **meta}
+                )
+            save_checkpoint(
+                last_path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": epoch,
+                    "step": step,
+                    "best_score": best_score,
+                    "best_epoch": best_epoch,
+                    "bad_epochs": bad_epochs,
+                    "stopped_early": stopped_early,
+                    "rng": capture_rng_state(train_loader),
+                    "fingerprint": fingerprint,
+                },
+            )
+            logger.flush()
+        ddp.barrier()
+        if stopped_early or (stop_after_epoch is not None and epoch >= stop_after_epoch):
+            break
+
+    return FitResult(
+        model=model,
+        history=logger.frame(),
+        best_epoch=best_epoch,
+        best_score=best_score,
+        last_epoch=epoch,
+        stopped_early=stopped_early,
+        out_dir=out_dir,
+        best_state=copy.copy(best_state),
+    )
