@@ -1,6 +1,7 @@
 """Linking EHR samples to chest X-rays: rules, cohorts, multimodal datasets."""
 
 from .cohort import Cohort, CohortMode, LeakageError, build_cohort, check_no_leakage
+from .build import LinkConfig, LinkedData, link_cohorts
 from .dataset import MultimodalCollate, MultimodalDataset
 from .rules import LinkingRule
 
@@ -8,9 +9,12 @@ __all__ = [
     "Cohort",
     "CohortMode",
     "LeakageError",
+    "LinkConfig",
+    "LinkedData",
     "LinkingRule",
     "MultimodalCollate",
     "MultimodalDataset",
     "build_cohort",
     "check_no_leakage",
+    "link_cohorts",
 ]

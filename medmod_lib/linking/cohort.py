@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..reference import CHEXPERT_LABELS, Task
+from ..reference import CHEXPERT_LABELS, Task, phenotypes
 from .rules import LinkingRule
 
 SPLITS = ("train", "val", "test")
@@ -235,14 +235,11 @@ def build_cohort(
         return _radiology_images(task, rule, images, image_labels, seed)
 
     base = samples.reset_index(drop=True).rename_axis("sample").reset_index()
-    if task == Task.RADIOLOGY:
-        label_columns = list(CHEXPERT_LABELS)
-    else:
-        label_columns = [
-            c
-            for c in samples.columns
-            if c == "y_true" or c == "los_bucket" or c in _phenotype_set()
-        ]
+    label_columns = task_label_columns(task)
+    if task != Task.RADIOLOGY:
+        missing = [c for c in label_columns if c not in samples.columns]
+        if missing:
+            raise ValueError(f"{task.value} samples lack the label columns {missing}")
     pairs = rule.link(base.set_index("sample"), images) if mode != CohortMode.EHR_ONLY else None
 
     flow = [_flow_counts(f"{task.value} samples", base)]
@@ -303,10 +300,20 @@ def build_cohort(
     )
 
 
-def _phenotype_set() -> set[str]:
-    from ..reference import phenotypes
+def task_label_columns(task: str | Task) -> list[str]:
+    """The target columns of a task's samples, in model-output order.
 
-    return set(phenotypes())
+    Length of stay trains on the 10-class ``los_bucket``; its ``y_true``
+    (remaining hours) stays in the samples for the MAD metric.
+    """
+    task = Task.parse(task)
+    if task == Task.PHENOTYPING:
+        return phenotypes()
+    if task == Task.RADIOLOGY:
+        return list(CHEXPERT_LABELS)
+    if task == Task.LENGTH_OF_STAY:
+        return ["los_bucket"]
+    return ["y_true"]
 
 
 def _radiology_images(task, rule, images, image_labels, seed) -> Cohort:
