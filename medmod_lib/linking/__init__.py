@@ -1,7 +1,7 @@
 """Linking EHR samples to chest X-rays: rules, cohorts, multimodal datasets."""
 
-from .cohort import Cohort, CohortMode, LeakageError, build_cohort, check_no_leakage
 from .build import LinkConfig, LinkedData, link_cohorts
+from .cohort import Cohort, CohortMode, LeakageError, build_cohort, check_no_leakage
 from .dataset import MultimodalCollate, MultimodalDataset
 from .rules import LinkingRule
 
