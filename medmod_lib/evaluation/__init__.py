@@ -4,17 +4,27 @@ The protocols (linear evaluation, fine-tuning, supervised baselines) build on
 these and on ``medmod_lib.training``; metrics live in ``medmod_lib.metrics``.
 """
 
-from .missing import DEFAULT_FRACTIONS, drop_images, drop_mask, drop_order, missing_modality_sweep
+from .missing import (
+    DEFAULT_FRACTIONS,
+    drop_images,
+    drop_mask,
+    drop_order,
+    missing_modality_sweep,
+    sweep_predictions,
+)
 from .plots import plot_pr_curves, plot_reliability, plot_roc_curves, plot_sweep
+from .predict import Predictions, collect_predictions, without_images
 from .results import RESULT_COLUMNS, append_results, evaluate_predictions, read_results, result_rows
 from .subgroups import AGE_BINS, age_group, race_group, sex_group, subgroup_frame, subgroup_metrics
 
 __all__ = [
     "AGE_BINS",
+    "Predictions",
     "DEFAULT_FRACTIONS",
     "RESULT_COLUMNS",
     "age_group",
     "append_results",
+    "collect_predictions",
     "drop_images",
     "drop_mask",
     "drop_order",
@@ -30,4 +40,6 @@ __all__ = [
     "sex_group",
     "subgroup_frame",
     "subgroup_metrics",
+    "sweep_predictions",
+    "without_images",
 ]

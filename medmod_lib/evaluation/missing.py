@@ -22,15 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from ..metrics import N_BOOT, task_metrics
 from ..metrics.classification import to_numpy
 from ..reference import Task
+from .predict import Predictions, collect_predictions, without_images
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 SWEEP_COLUMNS = (
     "model",
+    "test_set",
     "fraction",
     "n",
     "n_paired",
@@ -74,16 +75,6 @@ def drop_mask(paired: Any, fraction: float, seed: int) -> np.ndarray:
     return mask
 
 
-def _drop_in_batch(batch: Mapping[str, Any], keep: np.ndarray) -> dict[str, Any]:
-    out = dict(batch)
-    paired = torch.as_tensor(keep, dtype=torch.bool)
-    out["paired"] = paired
-    image = batch["image"].clone()
-    image[~paired] = 0
-    out["image"] = image
-    return out
-
-
 def drop_images(data: Any, fraction: float, seed: int) -> Any:
     """Mark the images of ``fraction`` of the paired samples as missing, deterministically.
 
@@ -99,7 +90,7 @@ def drop_images(data: Any, fraction: float, seed: int) -> Any:
         The same kind of object, with fewer paired samples. The input is not modified.
     """
     if isinstance(data, Mapping):
-        return _drop_in_batch(data, drop_mask(data["paired"], fraction, seed))
+        return without_images(data, drop_mask(data["paired"], fraction, seed))
     samples = getattr(data, "samples", None)
     if isinstance(samples, pd.DataFrame):
         if "paired" not in samples:
@@ -117,14 +108,6 @@ def drop_images(data: Any, fraction: float, seed: int) -> Any:
     )
 
 
-def _labels(batch: Mapping[str, Any]) -> np.ndarray:
-    y = to_numpy(batch["labels"], dtype=None)
-    if "label_mask" in batch:
-        y = y.astype(float)
-        y[to_numpy(batch["label_mask"]) == 0] = np.nan
-    return y
-
-
 def missing_modality_sweep(
     predict_fn: Callable[[dict[str, Any]], Any],
     loader: Iterable[Mapping[str, Any]],
@@ -134,6 +117,7 @@ def missing_modality_sweep(
     seed: int = 0,
     metric: str = "auroc",
     model: str = "model",
+    test_set: str = "test",
     label_names: Sequence[str] | None = None,
     n_boot: int = N_BOOT,
     bootstrap_seed: int = 0,
@@ -142,44 +126,69 @@ def missing_modality_sweep(
 
     Args:
         predict_fn: batch -> scores (B,) or (B, K) (probabilities or logits), e.g.
-            ``lambda b: torch.sigmoid(model(b["ehr"], b["ehr_lengths"], b["image"], b["paired"]))``.
-            Called without gradients.
+            ``lambda b: model(b["ehr"], b["ehr_lengths"], b["image"], b["paired"])``.
+            Called without gradients; put the model in ``eval()`` mode first.
         loader: batches in a fixed order (no shuffling).
         task: the task (decides the metric set).
         fractions: fractions of paired samples to drop, each in [0, 1].
         seed: seed of the drop order (nested sets across fractions).
         metric: a key of :func:`medmod_lib.metrics.task_metrics` (e.g. ``auroc``,
-            ``auroc_macro``).
+            ``auroc_macro``, ``kappa``).
         model: name stored in the ``model`` column (to concatenate several sweeps).
+        test_set: name stored in the ``test_set`` column (e.g. ``paired``/``partial``).
         label_names: for multi-label tasks.
         n_boot, bootstrap_seed: bootstrap settings; the same resamples for every fraction.
 
     Returns:
         One row per fraction, columns :data:`SWEEP_COLUMNS`.
     """
+    preds = collect_predictions(predict_fn, loader, also_without_images=True, desc=f"sweep {model}")
+    return sweep_predictions(
+        preds,
+        task=task,
+        fractions=fractions,
+        seed=seed,
+        metric=metric,
+        model=model,
+        test_set=test_set,
+        label_names=label_names,
+        n_boot=n_boot,
+        bootstrap_seed=bootstrap_seed,
+    )
+
+
+def sweep_predictions(
+    preds: Predictions,
+    *,
+    task: str | Task,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    seed: int = 0,
+    metric: str = "auroc",
+    model: str = "model",
+    test_set: str = "test",
+    label_names: Sequence[str] | None = None,
+    n_boot: int = N_BOOT,
+    bootstrap_seed: int = 0,
+) -> pd.DataFrame:
+    """The sweep of :func:`missing_modality_sweep` from already collected predictions.
+
+    Args:
+        preds: from :func:`~medmod_lib.evaluation.predict.collect_predictions` with
+            ``also_without_images=True``.
+        Others: as in :func:`missing_modality_sweep`.
+    """
     task = Task.parse(task)
-    kept, dropped, labels, paired = [], [], [], []
-    with torch.no_grad():
-        for batch in tqdm(loader, desc=f"sweep {model}", leave=False):
-            p = to_numpy(batch["paired"], dtype=bool)
-            kept.append(to_numpy(predict_fn(dict(batch))))
-            none = _drop_in_batch(batch, np.zeros(len(p), bool))
-            dropped.append(to_numpy(predict_fn(none)))
-            labels.append(_labels(batch))
-            paired.append(p)
-    if not kept:
-        raise ValueError("the loader yielded no batches")
-    s_kept, s_drop = np.concatenate(kept), np.concatenate(dropped)
-    y, mask = np.concatenate(labels), np.concatenate(paired)
+    if preds.scores_without_images is None:
+        raise ValueError("collect the predictions with also_without_images=True")
+    s_kept, s_drop, y, mask = preds.scores, preds.scores_without_images, preds.y_true, preds.paired
     rows = []
     for f in fractions:
         keep = drop_mask(mask, f, seed)
         sel = keep.reshape(-1, *([1] * (s_kept.ndim - 1)))
-        scores = np.where(sel, s_kept, s_drop)
         res = task_metrics(
             task,
             y,
-            scores,
+            np.where(sel, s_kept, s_drop),
             label_names=label_names,
             per_label=False,
             probabilities=False,
@@ -194,6 +203,7 @@ def missing_modality_sweep(
         rows.append(
             {
                 "model": model,
+                "test_set": test_set,
                 "fraction": float(f),
                 "n": len(y),
                 "n_paired": int(mask.sum()),

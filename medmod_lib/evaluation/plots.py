@@ -29,9 +29,12 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (5.0, 4.0)) -> Axes:
 def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Metric against the fraction of dropped X-rays, one line and CI band per model.
 
+    Colour is the model; when ``sweep`` holds several ``test_set`` values
+    (paired vs partial), the line style tells them apart.
+
     Args:
         sweep: rows of :func:`~medmod_lib.evaluation.missing.missing_modality_sweep`,
-            several models concatenated.
+            several models (and test sets) concatenated.
         ax: where to draw.
     """
     ax = _axes(ax)
@@ -39,17 +42,21 @@ def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         raise ValueError("the sweep table is empty")
     models = list(dict.fromkeys(sweep["model"]))
     palette = dict(zip(models, sns.color_palette(n_colors=len(models)), strict=True))
+    style = "test_set" if "test_set" in sweep and sweep["test_set"].nunique() > 1 else None
     sns.lineplot(
         data=sweep,
         x="fraction",
         y="value",
         hue="model",
+        style=style,
         palette=palette,
         marker="o",
         ax=ax,
         errorbar=None,
     )
-    for name, part in sweep.groupby("model", sort=False):
+    keys = ["model", "test_set"] if style else ["model"]
+    for key, part in sweep.groupby(keys, sort=False):
+        name = key[0] if isinstance(key, tuple) else key
         part = part.sort_values("fraction")
         ax.fill_between(
             part["fraction"], part["ci_low"], part["ci_high"], color=palette[name], alpha=0.2, lw=0

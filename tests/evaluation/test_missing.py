@@ -117,3 +117,25 @@ def test_sweep_matches_predicting_on_dropped_batches() -> None:
     assert sweep["value"].iloc[0] == pytest.approx(
         auroc(y, torch.cat(scores).numpy(), n_boot=0).value
     )
+
+
+def test_collect_predictions_checks_lengths_and_keeps_order() -> None:
+    from medmod_lib.evaluation import collect_predictions, sweep_predictions
+
+    loader = _loader(n=120, batch_size=50)
+    preds = collect_predictions(_predict, loader)
+    assert len(preds) == 120 and preds.scores_without_images is None
+    assert np.isnan(preds.stay_id).sum() == 0 and (preds.stay_id == -1).all()
+    with pytest.raises(ValueError, match="also_without_images"):
+        sweep_predictions(preds, task="in-hospital-mortality")
+    with pytest.raises(ValueError, match="rows for a batch"):
+        collect_predictions(lambda b: torch.zeros(3), loader)
+    with pytest.raises(ValueError, match="no batches"):
+        collect_predictions(_predict, [])
+
+
+def test_sweep_rejects_metric_of_another_task() -> None:
+    with pytest.raises(ValueError, match="kappa"):
+        missing_modality_sweep(
+            _predict, _loader(), task="in-hospital-mortality", metric="kappa", n_boot=0
+        )

@@ -55,3 +55,23 @@ def test_sweep_plot_has_a_line_and_band_per_model() -> None:
     assert len(ax.collections) >= 2  # the two CI bands
     assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"fusion", "ehr"}
     plt.close("all")
+
+
+def test_sweep_plot_styles_test_sets() -> None:
+    rows = [
+        {
+            "model": "fusion",
+            "test_set": ts,
+            "fraction": f,
+            "metric": "auroc",
+            "value": 0.8 - f * d,
+            "ci_low": 0.7,
+            "ci_high": 0.9,
+        }
+        for ts, d in (("paired", 0.2), ("partial", 0.1))
+        for f in (0.0, 1.0)
+    ]
+    ax = plot_sweep(pd.DataFrame(rows))
+    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert {"paired", "partial"} <= labels
+    plt.close("all")
