@@ -162,4 +162,4 @@ def medmod_benchmark(method: Method = "simclr", **overrides: Any) -> PretrainCon
             optimizer="adamw", lr=6.026e-5, temperature=0.07, ehr_hidden_dim=256, warmup_epochs=0
         ),
     }
-    return replace(PretrainConfig(**common, **per_method[method]), **overrides)
+    return replace(PretrainConfig(**(common | per_method[method])), **overrides)

@@ -50,7 +50,7 @@ def paired_subset(dataset: Dataset) -> tuple[Subset, PairedCounts]:
         )
     keep = samples["paired"].to_numpy(bool)
     if "stay_id" in samples:
-        keep &= samples["stay_id"].notna().to_numpy()
+        keep = keep & samples["stay_id"].notna().to_numpy()
     idx = np.flatnonzero(keep).tolist()
     if len(idx) < 2:
         raise ValueError(f"{dataset!r}: only {len(idx)} paired samples; pretraining needs pairs.")
