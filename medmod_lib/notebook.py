@@ -16,9 +16,7 @@ silences warnings known to be harmless, prints library versions and returns a
 
 from __future__ import annotations
 
-import os
 import platform
-import random
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -50,49 +48,28 @@ def print_versions() -> None:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed ``random``, NumPy's legacy global generator and torch (CPU and CUDA).
+    """Seed ``random``, NumPy's global generator and torch (see :mod:`medmod_lib.devices`).
 
-    Code should still pass explicit generators; this catches the rest.
     ``PYTHONHASHSEED`` cannot change inside a running kernel: the runner and
     ``make`` export ``PYTHONHASHSEED=0`` before the kernel starts.
     """
-    import numpy as np
+    from .devices import seed_everything as _seed
 
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a hard requirement of the kit
-        return
-    torch.manual_seed(seed)
-    torch.backends.cudnn.benchmark = False
-    torch.backends.cudnn.deterministic = True
+    _seed(seed)
 
 
 def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` if available, else ``mps``, else ``cpu``; others are checked.
+    """``auto`` -> CUDA, else MPS, else CPU (:func:`medmod_lib.devices.resolve_device`).
 
-    Uses :mod:`medmod_lib.devices` when that module provides ``resolve_device``.
+    Returns:
+        The device as a string (``"cpu"``, ``"cuda:0"``, ``"mps"``): a parameter-friendly value.
 
     Raises:
         ValueError: An explicit device that this machine does not have.
     """
-    try:
-        from .devices import resolve_device as shared  # type: ignore[attr-defined]
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return str(shared(device))
-    import torch
+    from .devices import resolve_device as _resolve
 
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but torch sees no CUDA GPU; use device='auto'.")
-    return device
+    return str(_resolve(device))
 
 
 def cap_display(max_rows: int = 30, max_columns: int = 20) -> None:
@@ -173,7 +150,7 @@ def setup(
         data_root: None -> :func:`medmod_lib.paths.data_root`.
         output_dir: None -> ``<output root>/runs/interactive``.
         smoke: Passed through to the context.
-        threads: torch CPU threads; None -> ``$OMP_NUM_THREADS`` if set.
+        threads: torch CPU threads; None -> ``$OMP_NUM_THREADS`` or the CPUs available.
         verbose: Print versions and the resolved settings.
 
     Returns:
@@ -182,11 +159,9 @@ def setup(
     seed_everything(seed)
     cap_display()
     silence_known_warnings()
-    threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None
-    if threads:
-        import torch
+    from .devices import describe_device, set_num_threads
 
-        torch.set_num_threads(threads)
+    set_num_threads(threads)
     ctx = NotebookContext(
         name=name,
         seed=int(seed),
@@ -202,6 +177,9 @@ def setup(
     ctx.output_dir.mkdir(parents=True, exist_ok=True)
     if verbose:
         print_versions()
-        print(f"{name}: seed={ctx.seed} device={ctx.device} smoke={ctx.smoke}")
+        import torch
+
+        device_line = describe_device(torch.device(ctx.device))
+        print(f"{name}: seed={ctx.seed} device={device_line} smoke={ctx.smoke}")
         print(f"data_root={ctx.data_root}\noutput_dir={ctx.output_dir}")
     return ctx
