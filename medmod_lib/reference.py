@@ -154,7 +154,7 @@ LOS_BIN_MEANS_HOURS: tuple[float, ...] = (
 
 
 def los_bin(hours: Any) -> Any:
-    """LOS class index (0-9) of remaining-LOS ``hours``: bins of ``LOS_BIN_EDGES_DAYS`` x 24, left-closed.
+    """LOS class (0-9) of remaining-LOS ``hours``: ``LOS_BIN_EDGES_DAYS`` x 24, left-closed.
 
     Args:
         hours: scalar or array of hours.

@@ -16,7 +16,6 @@ label's metric and of ``micro``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -220,23 +219,39 @@ def ranking_metrics(
     names = list(label_names) if label_names is not None else [str(j) for j in range(y.shape[1])]
     if len(names) != y.shape[1]:
         raise ValueError(f"{len(names)} label names for {y.shape[1]} label columns")
-    out: dict[str, MetricResult] = {}
-    kw = {"n_boot": n_boot, "seed": seed, "level": level}
-    n_known = m_valid = (~np.isnan(y)).sum(axis=0)
-    for kind in ("auroc", "auprc"):
-        m = RankingMetric(y, s, kind)
-        if binary:
-            out[kind] = replace(bootstrap(m.fn(None, 0), m.n, metric=kind, **kw), n=int(m_valid[0]))
-            continue
-        names_k = [f"{kind}[{name}]" for name in names] + [f"{kind}_{a}" for a in AVERAGES]
+    n_known = (~np.isnan(y)).sum(axis=0)
+    ms = [RankingMetric(y, s, kind) for kind in ("auroc", "auprc")]
+    n = ms[0].n
+    if binary:
+        keys = ["auroc", "auprc"]
         table = bootstrap_table(
-            m.table,
-            m.n,
-            metrics=names_k,
-            n_skipped=[0] * (len(names) + 1) + [m.single_class] * 2,
-            n_valid=[*n_known, m.n, m.n, m.n],
-            **kw,
+            lambda w: np.column_stack([m.fn(None, 0)(w) for m in ms]),
+            n,
+            metrics=keys,
+            n_valid=[int(n_known[0])] * 2,
+            n_boot=n_boot,
+            seed=seed,
+            level=level,
         )
-        for key in names_k[len(names) :] + (names_k[: len(names)] if per_label else []):
-            out[key] = table[key]
+        return table
+    keys, skipped, valid = [], [], []
+    for m in ms:
+        keys += [f"{m.kind}[{name}]" for name in names] + [f"{m.kind}_{a}" for a in AVERAGES]
+        skipped += [0] * (len(names) + 1) + [m.single_class] * 2
+        valid += [*n_known, n, n, n]
+    table = bootstrap_table(
+        lambda w: np.column_stack([m.table(w) for m in ms]),
+        n,
+        metrics=keys,
+        n_skipped=skipped,
+        n_valid=valid,
+        n_boot=n_boot,
+        seed=seed,
+        level=level,
+    )
+    out: dict[str, MetricResult] = {}
+    for m in ms:
+        out |= {f"{m.kind}_{a}": table[f"{m.kind}_{a}"] for a in AVERAGES}
+        if per_label:
+            out |= {f"{m.kind}[{name}]": table[f"{m.kind}[{name}]"] for name in names}
     return out

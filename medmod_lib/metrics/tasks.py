@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -78,15 +79,21 @@ def task_metrics(
         y, s = check_scores(y_true, y_score)
         out = ranking_metrics(y, s, label_names=label_names, per_label=per_label, **kw)
         if task == Task.PHENOTYPING and label_names is not None:
-            defs = phenotype_definitions()
+            types = _phenotype_types()
             for kind in ("acute", "chronic"):
-                cols = [j for j, n in enumerate(label_names) if defs.get(n, {}).get("type") == kind]
+                cols = [j for j, n in enumerate(label_names) if types.get(n) == kind]
                 if cols:
                     res = auroc(y[:, cols], s[:, cols], average="macro", **kw)
                     out[f"auroc_macro_{kind}"] = _renamed(res, f"auroc_macro_{kind}")
     if probabilities:
         out["brier"] = brier_score(y, s, **kw)
     return out
+
+
+@cache
+def _phenotype_types() -> dict[str, str]:
+    """Phenotype name -> "acute"/"chronic" (parsing the YAML takes seconds: cached)."""
+    return {name: str(e.get("type")) for name, e in phenotype_definitions().items()}
 
 
 def _renamed(res: MetricResult, name: str) -> MetricResult:
