@@ -110,6 +110,11 @@ class ResNetEncoder(nn.Module):
         """
         if image.dim() != 4:
             raise ValueError(f"ResNetEncoder: expected (B, C, H, W), got {tuple(image.shape)}")
+        if not image.is_floating_point():
+            raise ValueError(
+                f"ResNetEncoder: got {image.dtype} images; convert them to normalised float "
+                "tensors first (medmod_lib.cxr.transforms.get_transforms)."
+            )
         c = image.shape[1]
         if c == 1 and self.in_channels == 3:
             image = image.expand(-1, 3, -1, -1)

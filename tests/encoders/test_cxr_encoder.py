@@ -58,6 +58,8 @@ def test_bad_arguments_and_inputs():
     enc = ResNetEncoder("resnet18", in_channels=1)
     with pytest.raises(ValueError, match="in_channels=3"):
         enc(torch.randn(2, 3, 32, 32))
+    with pytest.raises(ValueError, match="get_transforms"):
+        enc(torch.zeros(2, 1, 32, 32, dtype=torch.uint8))
     with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
         enc(torch.randn(1, 32, 32))
 

@@ -45,12 +45,29 @@ class SpyEncoder(nn.Module):
         return self.conv(image).mean(dim=(2, 3))
 
 
-def make(name, missing=None, cxr=None, seed=0):
+class TinyCNN(nn.Module):
+    """Conv-BatchNorm-ReLU-pool: a fast stand-in with the BatchNorm leak route of a ResNet."""
+
+    out_dim = 8
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 8, 3, stride=2), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1)
+        )
+
+    def forward(self, image):
+        return self.net(image).flatten(1)
+
+
+def make(name, missing=None, cxr=None, seed=0, resnet=False):
     torch.manual_seed(seed)
+    if cxr is None:
+        cxr = ResNetEncoder("resnet18", in_channels=1) if resnet else TinyCNN()
     return build_fusion_model(
         name,
         ehr_encoder=LSTMEncoder(D, hidden_dim=16, num_layers=1, dropout=0.0),
-        cxr_encoder=cxr if cxr is not None else ResNetEncoder("resnet18", in_channels=1),
+        cxr_encoder=cxr,
         num_classes=K,
         missing=missing,
         fusion_hidden=16,
@@ -69,9 +86,14 @@ def batch(seed=0, paired=(True, False, True, False)):
     return ehr, lengths, image, paired
 
 
-@pytest.mark.parametrize(("name", "missing"), VARIANTS)
-def test_unpaired_pixels_do_not_change_outputs(name, missing):
-    model = make(name, missing).train()  # train mode: BatchNorm uses batch statistics
+@pytest.mark.parametrize(
+    ("name", "missing", "resnet"),
+    [(*v, False) for v in VARIANTS] + [("medfuse", "drop", True)],
+)
+def test_unpaired_pixels_do_not_change_outputs(name, missing, resnet):
+    model = make(
+        name, missing, resnet=resnet
+    ).train()  # train mode: BatchNorm uses batch statistics
     ehr, lengths, image, paired = batch()
     out = model(ehr, lengths, image, paired)
     assert out.shape == (4, K) and torch.isfinite(out).all()
@@ -229,3 +251,28 @@ def test_factory_errors_and_options():
     with pytest.raises(ValueError, match="mode must be"):
         MissingImageToken(4, "mean")
     assert build_fusion_model("ehr_only", ehr_encoder=enc, num_classes=2).cxr_encoder is None
+
+
+def test_runs_on_linking_collate_batch_and_under_autocast():
+    from medmod_lib.linking import MultimodalCollate
+
+    g = torch.Generator().manual_seed(0)
+    items = [
+        {
+            "ehr": torch.randn(n, D, generator=g).numpy(),
+            "image": torch.randn(1, 32, 32, generator=g) if has_img else None,
+            "paired": has_img,
+            "labels": torch.zeros(K).numpy(),
+            "stay_id": i,
+            "subject_id": i,
+        }
+        for i, (n, has_img) in enumerate([(4, True), (2, False), (3, True)])
+    ]
+    batch = MultimodalCollate(n_features=D)(items)
+    for name in ("late", "medfuse"):
+        model = make(name).eval()
+        out = model(batch)
+        assert out.shape == (3, K)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = model(batch)
+        torch.testing.assert_close(low.float(), out, atol=0.1, rtol=0.1)
