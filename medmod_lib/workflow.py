@@ -1,0 +1,207 @@
+"""Get-or-build steps shared by the notebooks, so each one also runs on its own.
+
+Every notebook needs some of: the raw data, the processed EHR folder, the
+linked cohorts, the image cache, and task datasets. Each ``ensure_*`` function
+reuses what an earlier notebook of the same run left in ``output_dir`` when it
+was built from the same inputs with the same settings, and builds it
+otherwise::
+
+    ehr = ensure_processed(ctx.data_root, ctx.output_dir)
+    linked = ensure_linked(ehr, ctx.data_root, ctx.output_dir)
+    cache = ensure_image_cache(ctx.data_root, ctx.output_dir)
+    data = task_datasets(linked, ehr, cache, task="in-hospital-mortality", mode="partial")
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from . import paths
+from .ehr.pipeline import EHRConfig, prepare_ehr
+from .ehr.processed import ProcessedEHR
+from .linking import LinkConfig, LinkedData, MultimodalCollate, MultimodalDataset, link_cohorts
+from .reference import Task
+
+
+def ensure_data(data_root: str | Path | None = None) -> Path:
+    """The raw-data root; the synthetic default is generated on first use.
+
+    A root other than the kit's default must already hold a MIMIC-IV release
+    (the error says how to point the kit at it).
+    """
+    root = Path(data_root).expanduser() if data_root else paths.data_root()
+    default = paths.project_root() / "data" / "synthetic"
+    if root.resolve() == default.resolve():
+        from .synthetic import ensure_dataset
+
+        ensure_dataset(root)
+    paths.mimic_iv_root(root)  # raises a clear error when no release is there
+    return root
+
+
+def _source_fingerprint(manifest: dict) -> dict:
+    return {name: (f["path"], f["bytes"]) for name, f in manifest["source"]["files"].items()}
+
+
+def ensure_processed(
+    data_root: str | Path, output_dir: str | Path, config: EHRConfig | None = None
+) -> ProcessedEHR:
+    """``output_dir/processed``: reused if built from the same files with the same config."""
+    config = config or EHRConfig()
+    out = Path(output_dir) / "processed"
+    if (out / "manifest.json").exists():
+        ehr = ProcessedEHR(out)
+        wanted = json.loads(json.dumps(asdict(config), default=str))
+        try:
+            same_files = all(
+                Path(path).stat().st_size == size
+                for path, size in _source_fingerprint(ehr.manifest).values()
+            )
+        except OSError:
+            same_files = False
+        from_here = (
+            Path(ehr.manifest["source"]["mimic_iv"]) == paths.mimic_iv_root(data_root).resolve()
+        )
+        if same_files and from_here and ehr.manifest["parameters"] == wanted:
+            return ehr
+    return prepare_ehr(data_root, out, config)
+
+
+def ensure_linked(
+    ehr: ProcessedEHR,
+    data_root: str | Path,
+    output_dir: str | Path,
+    config: LinkConfig | None = None,
+) -> LinkedData:
+    """``output_dir/linked``: reused if linked from this EHR folder with the same config."""
+    config = config or LinkConfig()
+    out = Path(output_dir) / "linked"
+    if (out / "linking.json").exists():
+        linked = LinkedData.load(out)
+        wanted = json.loads(json.dumps(asdict(config), default=str))
+        built_after_ehr = (out / "linking.json").stat().st_mtime >= (
+            ehr.root / "manifest.json"
+        ).stat().st_mtime
+        if built_after_ehr and {k: linked.config.get(k) for k in wanted} == wanted:
+            return linked
+    return link_cohorts(ehr, data_root, out=out, config=config)
+
+
+def ensure_image_cache(
+    data_root: str | Path, output_dir: str | Path, *, size: int = 256, progress: bool = True
+):
+    """``output_dir/cache_<size>``: every image of the release decoded once (resumable)."""
+    from . import cxr
+
+    cache_dir = Path(output_dir) / f"cache_{size}"
+    report = cxr.build_cache(data_root, cache_dir, size=size, progress=progress)
+    return cxr.ImageCache(report.cache_dir)
+
+
+@dataclass
+class TaskData:
+    """Datasets of one task and cohort mode, one per split."""
+
+    task: Task
+    mode: str
+    label_columns: list[str]
+    train: MultimodalDataset
+    val: MultimodalDataset
+    test: MultimodalDataset
+    collate: MultimodalCollate
+
+    def loader(
+        self,
+        split: str,
+        *,
+        batch_size: int = 32,
+        shuffle: bool | None = None,
+        seed: int = 0,
+        num_workers: int = 0,
+    ) -> DataLoader:
+        """A DataLoader over one split (shuffled for train, seeded)."""
+        dataset = getattr(self, split)
+        shuffle = (split == "train") if shuffle is None else shuffle
+        generator = torch.Generator().manual_seed(seed)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            collate_fn=self.collate,
+            generator=generator,
+            num_workers=num_workers,
+        )
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{s}={len(getattr(self, s))}" for s in ("train", "val", "test"))
+        return f"TaskData(task={self.task.value!r}, mode={self.mode!r}, {sizes}, labels={len(self.label_columns)})"
+
+
+def task_datasets(
+    linked: LinkedData,
+    ehr: ProcessedEHR | None,
+    cache,
+    *,
+    task: str | Task,
+    mode: str = "partial",
+    image_size: int = 224,
+    channels: int = 1,
+    preset: str = "benchmark",
+    max_bins: int | None = None,
+    max_samples: int | None = None,
+    seed: int = 0,
+) -> TaskData:
+    """Train/val/test datasets of a linked cohort, normalised with the task's train statistics.
+
+    Args:
+        linked: the linked cohorts.
+        ehr: processed EHR (``None`` for the image-only radiology cohort).
+        cache: image cache (``None`` for EHR-only use).
+        task, mode: which cohort.
+        image_size: output side of the image transforms.
+        channels: image channels (1 = grey; 3 repeats it for ImageNet-shaped backbones).
+        preset: transform preset (``benchmark`` or ``simclr``).
+        max_bins: keep the last ``max_bins`` hours of long windows.
+        max_samples: cap each split (random, seeded) for smoke runs.
+        seed: seed of the capping.
+    """
+    from . import cxr
+
+    task = Task.parse(task)
+    cohort = linked.cohort(task, mode)
+    normalizer = None
+    if ehr is not None and task != Task.RADIOLOGY:
+        normalizer = ehr.normalizer(task)
+    elif ehr is not None:
+        normalizer = ehr.normalizer(Task.PHENOTYPING)  # whole-stay statistics
+    use_ehr = ehr if mode != "radiology" else None
+    sets = {}
+    for split in ("train", "val", "test"):
+        samples = cohort.split(split)
+        if max_samples is not None and len(samples) > max_samples:
+            samples = samples.sample(n=max_samples, random_state=seed).sort_index()
+        sets[split] = MultimodalDataset(
+            samples,
+            task=task,
+            label_columns=cohort.label_columns,
+            ehr=use_ehr,
+            normalizer=normalizer,
+            images=cache if mode != "ehr_only" else None,
+            transform=cxr.get_transforms(
+                preset, train=split == "train", image_size=image_size, channels=channels
+            )
+            if cache is not None
+            else None,
+            max_bins=max_bins,
+        )
+    collate = MultimodalCollate(
+        image_shape=(channels, image_size, image_size), class_labels=task == Task.LENGTH_OF_STAY
+    )
+    return TaskData(
+        task=task, mode=mode, label_columns=cohort.label_columns, collate=collate, **sets
+    )

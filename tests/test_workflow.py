@@ -1,0 +1,53 @@
+"""The get-or-build steps reuse what is there and rebuild what is stale."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from medmod_lib import workflow as wf
+from medmod_lib.linking import LinkConfig
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("run")
+
+
+def test_processed_and_linked_are_reused(synthetic_root, run_dir):
+    ehr = wf.ensure_processed(synthetic_root, run_dir)
+    stamp = (ehr.root / "manifest.json").stat().st_mtime_ns
+    assert wf.ensure_processed(synthetic_root, run_dir).root == ehr.root
+    assert (ehr.root / "manifest.json").stat().st_mtime_ns == stamp  # not rebuilt
+    linked = wf.ensure_linked(ehr, synthetic_root, run_dir)
+    stamp = (linked.root / "linking.json").stat().st_mtime_ns
+    wf.ensure_linked(ehr, synthetic_root, run_dir)
+    assert (linked.root / "linking.json").stat().st_mtime_ns == stamp
+    # Another config rebuilds.
+    other = wf.ensure_linked(
+        ehr, synthetic_root, run_dir, LinkConfig(choice="first", tasks=["in-hospital-mortality"])
+    )
+    assert other.config["choice"] == "first"
+
+
+def test_task_datasets_give_model_batches(synthetic_root, run_dir):
+    ehr = wf.ensure_processed(synthetic_root, run_dir)
+    linked = wf.ensure_linked(ehr, synthetic_root, run_dir)
+    cache = wf.ensure_image_cache(synthetic_root, run_dir, size=64, progress=False)
+    data = wf.task_datasets(
+        linked, ehr, cache, task="in-hospital-mortality", mode="partial", image_size=32
+    )
+    batch = next(iter(data.loader("train", batch_size=6)))
+    assert batch["ehr"].shape[0] == 6 and batch["ehr"].shape[2] == 76
+    assert batch["image"].shape[1:] == (1, 32, 32)
+    assert torch.all(batch["image"][~batch["paired"]] == 0)
+    los = wf.task_datasets(
+        linked, ehr, cache, task="length-of-stay", mode="paired", image_size=32, max_samples=10
+    )
+    assert len(los.train) == 10 and los.train.label_columns == ["los_bucket"]
+    assert next(iter(los.loader("train", batch_size=4)))["labels"].dtype == torch.long
+
+
+def test_custom_data_root_without_release_is_explained(tmp_path):
+    with pytest.raises(FileNotFoundError, match="MEDMOD_DATA_ROOT"):
+        wf.ensure_data(tmp_path)
