@@ -10,8 +10,10 @@ with fine-grain noise on top.
 
 Coordinates are normalised to the field of view: ``u`` runs from -1 (image
 left, the patient's right on a frontal film) to 1, ``v`` from 0 (top) to 1.
-Findings are drawn by :mod:`medmod_lib.synthetic.radiograph_findings`'s
-counterpart below (``_FINDINGS``); their geometry is documented per function.
+Each finding is one small function in ``_FINDINGS`` (its docstring says what
+it draws); Cardiomegaly, Enlarged Cardiomediastinum and the volume loss of
+Atelectasis change the layout in ``_geometry`` instead. Every finding has its
+own random stream, so adding one never moves another, the anatomy or the noise.
 
 Examples:
     >>> import numpy as np
@@ -151,7 +153,6 @@ class _Canvas:
     u: np.ndarray  # (1, W) jittered anatomical u
     v: np.ndarray  # (H, 1) jittered anatomical v
     k: float  # one u unit expressed in v units on screen: W / (2 H)
-    px: float  # one pixel in v units
     lungs: list[_Lung]
     heart: tuple[float, float, float, float]  # cx, cy, ax, ay
     mid: float  # u of trachea and midline
@@ -715,7 +716,6 @@ def render_radiograph(
         u=u,
         v=v,
         k=w / (2 * h),
-        px=1 / h,
         lateral=lateral,
         rib_spacing=a.rib_spacing,
         density=zeros.copy(),
