@@ -19,6 +19,8 @@ from ..reference import Task
 
 #: Column order of the results CSV. ``seed`` is the training seed; the bootstrap
 #: seed and resample count are stored separately so every interval can be redone.
+#: ``n_boot_valid``: resamples where the metric was defined (the interval is taken
+#: over those); ``n_skipped``: labels left out of an average (one class only).
 RESULT_COLUMNS: tuple[str, ...] = (
     "task",
     "method",
@@ -33,6 +35,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "test_set",
     "n_boot",
     "bootstrap_seed",
+    "n_boot_valid",
+    "n_skipped",
 )
 
 _DTYPES: dict[str, str] = {
@@ -49,6 +53,8 @@ _DTYPES: dict[str, str] = {
     "test_set": "string",
     "n_boot": "Int64",
     "bootstrap_seed": "Int64",
+    "n_boot_valid": "Int64",
+    "n_skipped": "Int64",
 }
 
 
@@ -89,6 +95,8 @@ def result_rows(
             "test_set": test_set,
             "n_boot": r.n_boot,
             "bootstrap_seed": r.seed,
+            "n_boot_valid": r.n_boot_valid,
+            "n_skipped": r.n_skipped,
         }
         for r in results.values()
     ]

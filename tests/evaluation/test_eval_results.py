@@ -17,7 +17,9 @@ from medmod_lib.metrics import MetricResult
 
 
 def _rows(**kw) -> pd.DataFrame:
-    res = {"auroc": MetricResult("auroc", 0.8, 0.75, 0.85, 100, 1000, 0)}
+    res = {
+        "auroc": MetricResult("auroc", 0.8, 0.75, 0.85, 100, 1000, 0, n_boot_valid=990, n_skipped=2)
+    }
     args = {
         "task": "in-hospital-mortality",
         "method": "simclr",
@@ -39,6 +41,7 @@ def test_rows_have_the_fixed_column_order() -> None:
         100,
     )
     assert (row["test_set"], row["n_boot"], row["bootstrap_seed"]) == ("paired", 1000, 0)
+    assert (row["n_boot_valid"], row["n_skipped"]) == (990, 2)
 
 
 def test_append_then_read_round_trip(tmp_path) -> None:
