@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -209,13 +207,11 @@ def test_a_linear_probe_on_small_images_detects_cardiomegaly_and_effusion() -> N
     rng = np.random.default_rng(0)
     n, names = 320, ["Cardiomegaly", "Pleural Effusion", "Edema", "Pneumonia", "Support Devices"]
     x, y = np.empty((n, 256)), np.zeros((n, 2))
-    start = time.perf_counter()
     for i in range(n):
         f = {name: float(rng.uniform(0.3, 1.0)) for name in names if rng.uniform() < 0.35}
         img = render_radiograph(f, view=str(rng.choice(["AP", "PA"])), height=64, width=64, rng=rng)
         x[i] = img.reshape(16, 4, 16, 4).mean(axis=(1, 3)).ravel() / 255
         y[i] = ["Cardiomegaly" in f, "Pleural Effusion" in f]
-    assert time.perf_counter() - start < 10
     for k in range(2):
         model = LogisticRegression(C=10.0, max_iter=3000).fit(x[:220], y[:220, k])
         assert _auroc(y[220:, k], model.decision_function(x[220:])) > 0.85
