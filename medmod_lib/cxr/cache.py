@@ -55,7 +55,8 @@ __all__ = [
 ]
 
 CACHE_FORMAT = "medmod-cxr-cache/1"
-DEFAULT_SHARD_SIZE = 1024
+#: Images per shard: 16 MB at 256 px; the unit of resumption and of progress updates.
+DEFAULT_SHARD_SIZE = 256
 
 
 def default_cache_dir(size: int = 256) -> Path:

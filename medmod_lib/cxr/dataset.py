@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,16 @@ from .labels import Labeler, LabelPolicy, apply_policy, check_policy, read_study
 from .metadata import DEFAULT_VIEWS, SPLIT, load_metadata, read_cxr_table
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+class ImageSource(Protocol):
+    """What the dataset needs from a cache (:class:`~medmod_lib.cxr.cache.ImageCache`)."""
+
+    def get(self, dicom_id: str) -> np.ndarray:
+        """The image as uint8 (H, W)."""
+
+    def __contains__(self, dicom_id: object) -> bool:
+        """Whether the image is available."""
 
 
 def read_subject_split(path: str | Path) -> pd.DataFrame:
@@ -160,7 +170,7 @@ class RadiologyDataset(Dataset):
     Each item is a dict: ``image`` (transformed; uint8 (1, S, S) without a
     transform), ``labels`` float32 (14,), ``label_mask`` float32 (14,) (only
     under the ``ignore`` policy), ``dicom_id`` (str), ``subject_id`` and
-    ``study_id`` (int). See ``data_cards/`` for MIMIC-CXR-JPG provenance and
+    ``study_id`` (int). See ``data_cards/mimic_cxr_jpg.md`` for provenance and
     access (PhysioNet credentialed licence).
 
     Args:
@@ -178,7 +188,7 @@ class RadiologyDataset(Dataset):
     def __init__(
         self,
         table: pd.DataFrame,
-        cache: Any,
+        cache: ImageSource,
         *,
         split: str | Sequence[str] | None = None,
         policy: LabelPolicy = "zeros",
@@ -197,6 +207,9 @@ class RadiologyDataset(Dataset):
         cached = table["dicom_id"].map(lambda d: d in cache).to_numpy(bool)
         self.report["not_in_cache"] = int((~cached).sum())
         self.table = table[cached].reset_index(drop=True)
+        self._dicom_ids = self.table["dicom_id"].astype(str).to_numpy()
+        self._subject_ids = self.table["subject_id"].to_numpy(np.int64)
+        self._study_ids = self.table["study_id"].to_numpy(np.int64)
         self.raw = self.table[list(CHEXPERT_LABELS)].to_numpy(np.float32)
         self.labels, self.mask = apply_policy(self.raw, policy)
 
@@ -204,16 +217,15 @@ class RadiologyDataset(Dataset):
         return len(self.table)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        row = self.table.iloc[i]
-        image = torch.from_numpy(self.cache.get(row["dicom_id"])).unsqueeze(0)
+        image = torch.from_numpy(self.cache.get(self._dicom_ids[i])).unsqueeze(0)
         if self.transform is not None:
             image = self.transform(image)
         item = {
             "image": image,
             "labels": torch.from_numpy(self.labels[i]),
-            "dicom_id": str(row["dicom_id"]),
-            "subject_id": int(row["subject_id"]),
-            "study_id": int(row["study_id"]),
+            "dicom_id": str(self._dicom_ids[i]),
+            "subject_id": int(self._subject_ids[i]),
+            "study_id": int(self._study_ids[i]),
         }
         if self.policy == "ignore":
             item["label_mask"] = torch.from_numpy(self.mask[i])

@@ -33,6 +33,8 @@ SPLIT = "mimic-cxr-2.0.0-split"
 
 #: View positions of the release the kit names; others (e.g. "AP AXIAL") pass through.
 KNOWN_VIEWS: tuple[str, ...] = ("AP", "PA", "LATERAL", "LL", "")
+#: Integer columns whose blanks are kept (as <NA>) and counted downstream, not fatal.
+_NULLABLE_INTS = frozenset({"StudyDate", "Rows", "Columns"})
 #: The benchmark (MedFuse/MedMod) uses AP films only.
 DEFAULT_VIEWS: tuple[str, ...] = ("AP",)
 
@@ -71,10 +73,8 @@ def read_cxr_table(cxr_root: str | Path, stem: str) -> pd.DataFrame:
     """
     spec = MIMIC_CXR[stem]
     path = find_cxr_file(cxr_root, stem)
+    # Integers are parsed as float first so that blanks can be counted, not crash the parser.
     dtypes = {c: ("string" if k == "str" else "float64") for c, k in spec.items()}
-    for c, k in spec.items():
-        if k == "int":
-            dtypes[c] = "float64"  # parsed as float, checked, then cast
     header = pd.read_csv(path, nrows=0).columns
     missing = [c for c in spec if c not in header]
     if missing:
@@ -82,13 +82,16 @@ def read_cxr_table(cxr_root: str | Path, stem: str) -> pd.DataFrame:
             f"{path} lacks the columns {missing} (found {list(header)}). Expected the "
             f"MIMIC-CXR-JPG 2.0.0/2.1.0 file; re-download it from PhysioNet."
         )
-    df = pd.read_csv(path, dtype={c: dtypes[c] for c in spec}, usecols=list(spec))[list(spec)]
+    try:
+        df = pd.read_csv(path, dtype=dtypes, usecols=list(spec))[list(spec)]
+    except ValueError as err:
+        raise ValueError(f"{path}: a value does not parse as its column's type ({err})") from err
     for c, k in spec.items():
         if k != "int":
             continue
         values = df[c].to_numpy()
         bad = ~np.isfinite(values) | (values != np.round(values))
-        if c == "StudyDate" or c == "Rows" or c == "Columns":
+        if c in _NULLABLE_INTS:
             # Kept nullable: a bad date is a counted NaT, not a crash.
             df[c] = pd.array(np.where(bad, np.nan, values)).astype("Int64")
             continue

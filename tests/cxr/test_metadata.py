@@ -119,3 +119,23 @@ def test_missing_file_is_named(tmp_path):
     (rel / "mimic-cxr-2.0.0-negbio.csv.gz").unlink()
     with pytest.raises(FileNotFoundError, match="mimic-cxr-2.0.0-negbio.csv.gz nor"):
         read_cxr_table(rel, "mimic-cxr-2.0.0-negbio")
+
+
+def test_unparsable_value_names_file(tmp_path):
+    rel = write_release(tmp_path, [{"dicom_id": dicom_id(1), "subject_id": 1, "study_id": 5}])
+    path = find_cxr_file(rel, "mimic-cxr-2.0.0-metadata")
+    df = pd.read_csv(path)
+    df["Rows"] = "tall"
+    df.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"metadata\.csv\.gz: a value does not parse"):
+        read_cxr_table(rel, "mimic-cxr-2.0.0-metadata")
+
+
+def test_blank_subject_id_is_fatal_and_named(tmp_path):
+    rel = write_release(tmp_path, [{"dicom_id": dicom_id(1), "subject_id": 1, "study_id": 5}])
+    path = find_cxr_file(rel, "mimic-cxr-2.0.0-split")
+    df = pd.read_csv(path)
+    df["subject_id"] = np.nan
+    df.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"split\.csv\.gz: column 'subject_id' has 1 empty"):
+        read_cxr_table(rel, "mimic-cxr-2.0.0-split")
