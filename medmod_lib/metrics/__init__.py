@@ -19,6 +19,7 @@ from .bootstrap import (
     MetricResult,
     PairedResult,
     bootstrap,
+    bootstrap_table,
     paired_bootstrap,
     resample_counts,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "auprc",
     "auroc",
     "bootstrap",
+    "bootstrap_table",
     "brier_score",
     "compare_models",
     "hour_errors",

@@ -9,6 +9,9 @@ match scikit-learn's ``roc_auc_score``, ``average_precision_score``,
 ``cohen_kappa_score`` and ``brier_score_loss`` on the duplicated samples.
 
 Undefined values (a resample with one class only) are NaN, never an error.
+Resample counts are float32 (exact up to 16 million samples) to halve memory
+traffic; sums along the sample axis use numpy's pairwise summation, so a
+resampled AUROC agrees with the float64 value to about 1e-6.
 """
 
 from __future__ import annotations

@@ -101,3 +101,18 @@ def test_misaligned_input_raises() -> None:
         subgroup_metrics("in-hospital-mortality", y[:-1], s[:-1], groups)
     with pytest.raises(KeyError, match="race_group"):
         subgroup_metrics("in-hospital-mortality", y, s, groups, attributes=["race_group"])
+
+
+def test_length_of_stay_subgroups_use_hours() -> None:
+    rng = np.random.default_rng(5)
+    n = 300
+    hours = rng.gamma(2.0, 40.0, n)
+    probs = rng.random((n, 10))
+    groups = pd.DataFrame({"sex": sex_group(rng.choice(["F", "M"], n))})
+    out = subgroup_metrics("length-of-stay", hours, probs, groups, n_boot=20)
+    assert set(out["metric"]) == {"kappa", "mad"}
+    assert out["n_positive"].isna().all()
+    mad_all = out[(out["group"] == "all") & (out["metric"] == "mad")]["value"].iloc[0]
+    from medmod_lib.metrics import los_metrics
+
+    assert mad_all == pytest.approx(los_metrics(hours, probs, n_boot=0)["mad"].value)
