@@ -141,6 +141,7 @@ def build_cache(
     shard_size: int = DEFAULT_SHARD_SIZE,
     progress: bool = True,
     max_shards: int | None = None,
+    retry_failed: bool = False,
 ) -> CacheReport:
     """Decode every image once into ``cache_dir``; resume a partial cache.
 
@@ -157,6 +158,8 @@ def build_cache(
         progress: show a tqdm progress bar.
         max_shards: stop after building this many shards (for tests and for
             spreading the pass over several sessions).
+        retry_failed: rebuild finished shards that hold a missing or corrupt
+            image (e.g. after completing a partial download).
 
     Returns:
         The :class:`CacheReport`; also written to ``cache_dir/manifest.json``.
@@ -204,7 +207,7 @@ def build_cache(
         index.to_parquet(cache_dir / "index.parquet", index=False)
         plan_path.write_text(json.dumps(plan, indent=2))
 
-    todo = [s for s in range(plan["shards"]) if not (shards_dir / f"{s:05d}.json").exists()]
+    todo = [s for s in range(plan["shards"]) if not _shard_done(shards_dir, s, retry_failed)]
     reused = plan["shards"] - len(todo)
     if max_shards is not None:
         todo = todo[:max_shards]
@@ -238,6 +241,13 @@ def build_cache(
     report = _summarise(cache_dir, index, plan, built=len(jobs), reused=reused, start=start)
     (cache_dir / "manifest.json").write_text(json.dumps(asdict(report), indent=2))
     return report
+
+
+def _shard_done(shards_dir: Path, shard: int, retry_failed: bool) -> bool:
+    meta = shards_dir / f"{shard:05d}.json"
+    if not meta.exists():
+        return False
+    return not retry_failed or all(e["status"] == "ok" for e in json.loads(meta.read_text()))
 
 
 def _read_status(cache_dir: Path, index: pd.DataFrame, n_shards: int) -> pd.Series:

@@ -174,3 +174,30 @@ def test_resume_after_kill(tmp_path):
     assert report.shards_reused == done_before and report.shards_built == 40 - done_before
     a, b = _arrays(tmp_path / "ref"), _arrays(tmp_path / "kill")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_retry_failed_after_the_file_appears(small_release, tmp_path):
+    root, _ = small_release
+    build_cache(root, tmp_path / "c", size=16, shard_size=2, workers=1, progress=False)
+    missing = root / "mimic-cxr-jpg" / "2.1.0" / f"files/p10/p10000002/s50000003/{dicom_id(4)}.jpg"
+    missing.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(radiograph(60, 50, seed=1)).save(missing, quality=95)
+    again = build_cache(root, tmp_path / "c", size=16, shard_size=2, workers=1, progress=False)
+    assert again.missing == 1 and again.shards_built == 0  # finished shards are kept
+    retried = build_cache(
+        root, tmp_path / "c", size=16, shard_size=2, workers=1, progress=False, retry_failed=True
+    )
+    # Shards 1 (ids 3, 4) and 2 (ids 5 corrupt, 6) are rebuilt; shard 0 is kept.
+    assert (retried.shards_built, retried.shards_reused) == (2, 1)
+    assert (retried.ok, retried.missing, retried.corrupt) == (5, 0, 1)
+    assert dicom_id(4) in ImageCache(tmp_path / "c")
+
+
+def test_command_line(small_release, tmp_path, capsys):
+    from medmod_lib.cxr.__main__ import main
+
+    root, _ = small_release
+    args = ["--root", str(root), "--out", str(tmp_path / "c"), "--size", "16", "--workers", "1"]
+    assert main([*args, "--views", "AP"]) == 1  # the AP set holds the missing and corrupt files
+    out = capsys.readouterr().out
+    assert "4 images, 2 ok, 1 missing, 1 corrupt" in out and f"{dicom_id(5)}.jpg" in out
