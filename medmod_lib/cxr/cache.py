@@ -2,7 +2,7 @@
 
 Every JPEG is decoded once, with Pillow's reduced-size JPEG decoding
 (``Image.draft``: the decoder picks a DCT scale of 1/2, 1/4 or 1/8 that still
-leaves the short side >= ``size``), resized so that its short side is ``size``
+leaves the short side >= 2 x ``size``, i.e. 1/4 for a 2.5k film at 256), resized so that its short side is ``size``
 (bilinear with antialiasing, as torchvision ``Resize(size)``) and centre-cropped
 to ``size x size`` (as ``CenterCrop(size)``). With ``size=256`` the benchmark's
 eval transform ``Resize(256) + CenterCrop(224)`` gives the same pixels from the

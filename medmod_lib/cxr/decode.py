@@ -12,6 +12,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+#: The JPEG decoder's DCT scaling (1/2, 1/4, 1/8) stops at >= this many times the
+#: target side before the antialiased resize. 2 (a 1/4 decode of a 2.5k film) is
+#: 2.7x closer to a full decode than 1 (mean |diff| 0.40 vs 1.08 grey levels on the
+#: kit's full-size films) and costs about 20% more (74 vs 92 images per CPU second).
+DRAFT_OVERSAMPLE = 2
+
 
 def resized_shape(width: int, height: int, size: int) -> tuple[int, int]:
     """(width, height) with the short side ``size``, as torchvision ``Resize(size)``."""
@@ -47,7 +53,8 @@ def decode_resized(path: str | Path, size: int = 256, *, draft: bool = True) -> 
         if width < 1 or height < 1:
             raise ValueError(f"{path}: empty image {width}x{height}")
         if draft and im.format == "JPEG":
-            im.draft("L", (size, size))
+            # Decode at >= DRAFT_OVERSAMPLE x the target, then antialias down.
+            im.draft("L", (DRAFT_OVERSAMPLE * size, DRAFT_OVERSAMPLE * size))
         im = im.convert("L") if im.mode != "L" else im
         im.load()
         w, h = resized_shape(width, height, size)
