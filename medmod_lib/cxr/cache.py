@@ -215,7 +215,7 @@ def build_cache(
         s: (
             str(shards_dir / f"{s:05d}.npy"),
             str(root),
-            index.loc[index["shard"] == s, "path"].tolist(),
+            index["path"].iloc[s * shard_size : (s + 1) * shard_size].tolist(),
             size,
         )
         for s in todo
@@ -250,7 +250,7 @@ def _shard_done(shards_dir: Path, shard: int, retry_failed: bool) -> bool:
     return not retry_failed or all(e["status"] == "ok" for e in json.loads(meta.read_text()))
 
 
-def _read_status(cache_dir: Path, index: pd.DataFrame, n_shards: int) -> pd.Series:
+def _read_status(cache_dir: Path, index: pd.DataFrame, n_shards: int) -> pd.DataFrame:
     """Per-image status (``ok``/``missing``/``corrupt``/``pending``) aligned with ``index``."""
     status = np.full(len(index), "pending", dtype=object)
     error = np.full(len(index), "", dtype=object)
