@@ -255,7 +255,12 @@ class RadiologyDataset(Dataset):
             f"RadiologyDataset(images={len(t)}, subjects={t['subject_id'].nunique()}, "
             f"studies={t['study_id'].nunique()}, policy={self.policy!r}, split={self.split!r})",
             f"  splits: {splits}",
-            f"  views:  {views}",
+            f"  views:  {views}"
+            + (
+                f" (filter {self.report['views']}, removed {self.report['removed_by_view']})"
+                if self.report.get("removed_by_view")
+                else ""
+            ),
             f"  skipped: {skipped or 'none'}",
             f"  {'label':<{width}}  positive  uncertain(raw)",
         ]
