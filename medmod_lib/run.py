@@ -63,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("TQDM_DISABLE", "1")
     data_root = Path(exp.data_root).expanduser() if exp.data_root else paths.data_root()
     if not args.no_data and exp.data_root is None:
-        from .synthetic import ensure_dataset
+        from .synthetic import ensure_dataset, summarize
 
         data_root = ensure_dataset(data_root)
+        print(summarize(data_root))
     run = args.run or f"{exp.name}-{exp.profile}"
     plan = RunPlan(
         run_dir=(args.reports or reports_root()) / run,

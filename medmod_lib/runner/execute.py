@@ -70,7 +70,14 @@ def _error_record(err: Exception) -> dict[str, str]:
             "ename": err.ename,
             "evalue": err.evalue,
         }
-    return {"where": "runner", "ename": type(err).__name__, "evalue": str(err)}
+    evalue = str(err)
+    if type(err).__name__ == "NoSuchKernel":
+        evalue += " (install it: python -m ipykernel install --sys-prefix --name python3)"
+    return {
+        "where": "runner (before or around the kernel)",
+        "ename": type(err).__name__,
+        "evalue": evalue,
+    }
 
 
 @dataclass
@@ -136,6 +143,9 @@ def run_experiment(
         missing = [c for c in COMMON_PARAMETERS if c not in names]
         if missing:
             raise ValueError(f"{available[nb]}: parameters cell lacks {missing}; see the template.")
+    unmatched = [o for o in only if not any(nb.startswith(o) for nb in available)]
+    if unmatched:
+        raise ValueError(f"--only {' '.join(unmatched)}: no such notebook in {sorted(available)}")
     order = [nb for nb in available if not only or any(nb.startswith(o) for o in only)]
     if exp.summary in order:  # the summary runs last, on the combined results
         order = [nb for nb in order if nb != exp.summary] + [exp.summary]
@@ -143,11 +153,16 @@ def run_experiment(
 
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     state_path = plan.run_dir / STATE_FILE
-    previous = json.loads(state_path.read_text())["jobs"] if resume and state_path.exists() else {}
-    if not resume:  # a fresh run must not pick up stale results of an earlier one
-        for stale in results.results_dir(plan.output_dir).glob("*.csv"):
-            stale.unlink()
-    done: dict[str, dict[str, Any]] = {}
+    old = json.loads(state_path.read_text())["jobs"] if state_path.exists() else {}
+    previous = old if resume else {}
+    # With --only, the other notebooks' records stay in the state and the index.
+    done = {k: v for k, v in old.items() if only and v.get("notebook") not in order}
+    if not resume:  # a fresh run must not show or combine what an earlier one left
+        for nb in order:
+            stale = [*results.results_dir(plan.output_dir).glob(f"{nb}[_.]*csv")]
+            stale += [p for ext in ("ipynb", "html") for p in plan.run_dir.glob(f"{nb}*.{ext}")]
+            for path in stale:
+                path.unlink()
     meta = {
         "run": plan.run_dir.name,
         "experiment": " + ".join(exp.source),
@@ -155,12 +170,28 @@ def run_experiment(
         "data_root": str(plan.data_root),
         "output_dir": str(plan.output_dir),
         "python": platform.python_version(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    combined = results.combine_results([])
+    started = time.perf_counter()
 
     def save() -> None:
+        meta["wall time"] = f"{time.perf_counter() - started:.0f} s"
         state_path.write_text(json.dumps({"meta": meta, "jobs": done}, indent=1, default=str))
+        rank = {j.name: i for i, j in enumerate(jobs)}
+        key = lambda r: (r["notebook"], rank.get(r["name"], -1), r["name"])  # noqa: E731
+        shown = sorted(done.values(), key=key) + [
+            {
+                "name": j.name,
+                "notebook": j.notebook,
+                "status": "pending",
+                "parameters": j.parameters,
+            }
+            for j in jobs
+            if j.name not in done
+        ]
+        report.write_index(plan.run_dir, shown, combined.table, meta, combined.skipped)
 
-    combined = results.combine_results([])
     for i, job in enumerate(jobs, 1):
         params = dict(job.parameters)
         params.update(data_root=str(plan.data_root), output_dir=str(plan.output_dir))
@@ -226,5 +257,5 @@ def run_experiment(
     if exp.summary not in order:
         combined = results.combine_results(list(results.results_dir(plan.output_dir).glob("*.csv")))
         results.write_combined(combined, plan.run_dir / "results.csv")
-    report.write_index(plan.run_dir, list(done.values()), combined.table, meta, combined.skipped)
-    return list(done.values())
+    save()
+    return [done[j.name] for j in jobs]

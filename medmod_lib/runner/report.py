@@ -77,7 +77,8 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}code{font-size:90%}
 
 
 def _params(params: dict[str, Any]) -> str:
-    text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in sorted(params.items()))
+    shown = {k: v for k, v in params.items() if k not in ("data_root", "output_dir")}
+    text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in sorted(shown.items()))
     return f"<code>{html.escape(text)}</code>"
 
 
@@ -112,7 +113,8 @@ def write_index(
 
     Args:
         run_dir: The run folder (links are relative to it).
-        jobs: Job records (``name``, ``status``, ``wall_s``, ``parameters``,
+        jobs: Job records (``name``, ``status``, ``wall_s``, ``parameters`` (paths
+            are shown once, in ``meta``),
             ``html``, ``error`` with ``where``/``ename``/``evalue``, ``reason``).
         results: The combined results table.
         meta: Run facts shown at the top (experiment, profile, versions ...).

@@ -107,16 +107,31 @@ def test_unknown_parameter_fails_before_anything_runs(tmp_path, make_toys):
     assert not plan.run_dir.exists()
 
 
-def test_same_seed_reproduces_the_results_csv_and_changed_params_rerun(tmp_path, make_toys):
+def test_same_seed_reproduces_the_results_csv_and_only_reruns_changed(tmp_path, make_toys):
     notebooks = make_toys(tmp_path / "nb", names=("00_alpha", "01_beta"))
     exp = _exp(seeds=[3], notebooks={"01_beta": {"scale": 2.0}})
     a, b = _plan(tmp_path, "a", notebooks), _plan(tmp_path, "b", notebooks)
-    run_experiment(exp, a, only=["01"], progress=False)
-    run_experiment(exp, b, only=["01"], progress=False)
+    run_experiment(exp, a, progress=False)
+    run_experiment(exp, b, progress=False)
     first = (a.run_dir / "results.csv").read_bytes()
     assert first == (b.run_dir / "results.csv").read_bytes()
     assert b"mortality,simclr,linear,ehr,3,auroc" in first
     changed = _exp(seeds=[3], notebooks={"01_beta": {"scale": 1.0}})
     jobs = run_experiment(changed, a, resume=True, only=["01"], progress=False)
-    assert [j["status"] for j in jobs] == ["ok"]  # new parameter hash -> executed again
+    assert [(j["name"], j["status"]) for j in jobs] == [("01_beta", "ok")]  # new hash: rerun
     assert (a.run_dir / "results.csv").read_bytes() != first
+    state = json.loads((a.run_dir / "run_state.json").read_text())["jobs"]
+    assert state["00_alpha"]["status"] == "ok"  # not selected: its record is kept
+    assert (a.run_dir / "00_alpha.html").exists()
+    assert '<a href="00_alpha.html">' in (a.run_dir / "index.html").read_text()
+    with pytest.raises(ValueError, match="--only 09: no such notebook"):
+        run_experiment(changed, a, only=["09"], progress=False)
+
+
+def test_missing_kernel_is_reported_with_the_fix(tmp_path, make_toys):
+    notebooks = make_toys(tmp_path / "nb", names=("00_alpha",))
+    plan = _plan(tmp_path, "nokernel", notebooks)
+    (job,) = run_experiment(_exp(), plan, kernel_name="no-such-kernel", progress=False)
+    assert job["status"] == "failed" and job["error"]["ename"] == "NoSuchKernel"
+    assert "ipykernel install --sys-prefix --name python3" in job["error"]["evalue"]
+    assert "NoSuchKernel" in (plan.run_dir / "index.html").read_text()
