@@ -94,6 +94,28 @@ def silence_known_warnings() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"jupyter_client.*")
 
 
+def show_figures_inline() -> bool:
+    """Inside a Jupyter kernel, render matplotlib figures as cell outputs.
+
+    The runner and the tests export ``MPLBACKEND=Agg`` (headless), which a
+    kernel honours: figures would then never reach the executed notebook or
+    its HTML report. The inline backend is headless too, so it is switched on
+    whenever a kernel runs the notebook; plain Python is left alone.
+
+    Returns:
+        True if the inline backend was switched on.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return False
+    shell.run_line_magic("matplotlib", "inline")
+    return True
+
+
 @dataclass(frozen=True)
 class NotebookContext:
     """What a notebook's later cells need, resolved once.
@@ -159,6 +181,7 @@ def setup(
     seed_everything(seed)
     cap_display()
     silence_known_warnings()
+    show_figures_inline()
     from .devices import describe_device, set_num_threads
 
     set_num_threads(threads)

@@ -272,7 +272,7 @@ def expand_jobs(exp: Experiment, declared: dict[str, set[str]], order: list[str]
 
     An axis applies to the notebooks that declare it; a notebook gets one copy
     per combination of the axes it declares. Only axes with more than one value
-    appear in copy names.
+    appear in copy names. The summary notebook (``exp.summary``) runs once.
 
     Args:
         exp: The experiment.
@@ -287,6 +287,8 @@ def expand_jobs(exp: Experiment, declared: dict[str, set[str]], order: list[str]
     jobs = []
     for nb in order:
         mine = {a: v for a, v in axes.items() if a in declared[nb] or a == "seed"}
+        if nb == exp.summary:  # one summary of all copies, with the first seed
+            mine = {"seed": [exp.seeds[0]]}
         for combo in itertools.product(*mine.values()):
             grid = dict(zip(mine, combo, strict=True))
             params: dict[str, Any] = {}
@@ -294,7 +296,7 @@ def expand_jobs(exp: Experiment, declared: dict[str, set[str]], order: list[str]
             params.update(exp.notebooks.get(nb, {}))
             params.update(grid)
             params.update(device=exp.device, smoke=bool(exp.smoke))
-            suffix = "_".join(f"{a}-{_slug(grid[a])}" for a in mine if len(axes[a]) > 1)
+            suffix = "_".join(f"{a}-{_slug(grid[a])}" for a in mine if len(mine[a]) > 1)
             name = f"{nb}__{suffix}" if suffix else nb
             jobs.append(Job(notebook=nb, name=name, grid=grid, parameters=params))
     return jobs

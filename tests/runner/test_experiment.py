@@ -125,3 +125,10 @@ def test_repr_shows_the_grid():
     assert repr(Experiment(seeds=[0, 1], grid={"method": ["a", "b", "c"]})) == (
         "Experiment(name='demo', profile='cpu', grid=seed[2] x method[3])"
     )
+
+
+def test_summary_notebook_runs_once_whatever_the_grid():
+    declared = {**DECLARED, "05_report": COMMON | {"method"}}
+    exp = Experiment(seeds=[4, 5], grid={"method": ["a", "b"]})
+    jobs = expand_jobs(exp, declared, ["05_report"])
+    assert [(j.name, j.grid) for j in jobs] == [("05_report", {"seed": 4})]
