@@ -24,13 +24,14 @@ from tqdm.auto import tqdm
 from .. import __version__, reference
 from ..reference import Task
 from .cohort import CohortConfig, build_cohort, los_hours
-from .discretizer import Normalizer, discretize_events, header, n_bins_for
+from .discretizer import Normalizer, header, n_bins_for
+from .events import ChunkCounts, clean_chunk, hourly_inputs, wide_table
 from .listfiles import write_listfiles
 from .processed import ProcessedEHR
 from .reader import DuckDBSettings, MimicIVReader, SkipLog
 from .splits import DEFAULT_FRACTIONS, SPLITS, assign_splits
 from .tasks import EHR_TASKS, IHM_HOURS, EventSummary, build_task
-from .variables import VariableConfig, extract_events, fetch_events
+from .variables import EVENTS_TABLE, VariableConfig, extract_events, fetch_events
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class EHRConfig:
         seed: seed of the subject-level split.
         split_fractions: train/val/test shares.
         duckdb: DuckDB threads / memory limit / spill folder.
-        chunk_stays: stays per discretization chunk (bounds memory).
+        chunk_events: events per discretization chunk (bounds memory; whole
+            stays per chunk).
     """
 
     cohort: CohortConfig = field(default_factory=CohortConfig)
@@ -53,7 +55,7 @@ class EHRConfig:
     seed: int = 0
     split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
-    chunk_stays: int = 5000
+    chunk_events: int = 2_000_000
 
     def __post_init__(self) -> None:
         for t in self.tasks:
@@ -72,23 +74,20 @@ def _check_out(out: Path, raw: Path) -> None:
         )
 
 
-def _wide(events: pd.DataFrame) -> pd.DataFrame:
-    chans = reference.channels()
-    if events.empty:
-        return pd.DataFrame(
-            {"stay_id": pd.Series([], "int64"), "Hours": [], **{c: [] for c in chans}}
-        )
-    wide = events.set_index(["stay_id", "hours", "channel"])["value"].unstack("channel")
-    wide = wide.reindex(columns=chans).astype(object)
-    wide = wide.where(wide.notna(), "")
-    wide = wide.reset_index().rename(columns={"hours": "Hours"})
-    wide.columns.name = None
-    return wide.sort_values(["stay_id", "Hours"], kind="stable")
+def _chunks(reader: MimicIVReader, stay_ids: np.ndarray, chunk_events: int) -> list[np.ndarray]:
+    """Split sorted ``stay_ids`` into runs of whole stays with about ``chunk_events`` events."""
+    counts = reader.sql(f"SELECT stay_id, count(*) AS n FROM {EVENTS_TABLE} GROUP BY stay_id")
+    n = counts.set_index("stay_id")["n"].reindex(stay_ids, fill_value=0).to_numpy()
+    group = np.cumsum(n) // max(int(chunk_events), 1)
+    return [stay_ids[group == g] for g in np.unique(group)]
 
 
 def _events_pass(
-    reader: MimicIVReader, stays: pd.DataFrame, out: Path, chunk_stays: int
-) -> tuple[EventSummary, pd.DataFrame, int]:
+    reader: MimicIVReader,
+    stays: pd.DataFrame,
+    out: Path,
+    config: EHRConfig,
+) -> tuple[EventSummary, pd.DataFrame, int, ChunkCounts]:
     """Write timeseries.parquet and hourly/{inputs.npy,index.parquet} chunk by chunk."""
     ends = los_hours(stays).sort_index()
     n_bins = np.array([n_bins_for(e) for e in ends.to_numpy()], dtype=np.int64)
@@ -102,26 +101,28 @@ def _events_pass(
         [("stay_id", pa.int64()), ("Hours", pa.float64())]
         + [(c, pa.string()) for c in reference.channels()]
     )
-    summaries, indexes, offset, n_rows = [], [], 0, 0
-    ids = ends.index.to_numpy()
+    summaries, indexes, offset, n_rows, counts = [], [], 0, 0, ChunkCounts()
+    chunks = _chunks(reader, ends.index.to_numpy(), config.chunk_events)
     with pq.ParquetWriter(out / "timeseries.parquet", schema) as writer:
-        for start in tqdm(range(0, len(ids), chunk_stays), desc="hourly inputs", unit="chunk"):
-            chunk = ids[start : start + chunk_stays]
+        for chunk in tqdm(chunks, desc="hourly inputs", unit="chunk"):
             ev = fetch_events(reader, chunk[0], chunk[-1])
-            summaries.append(EventSummary.from_events(ev, ends.loc[chunk]))
-            arr, idx = discretize_events(ev, ends.loc[chunk])
+            ev, c = clean_chunk(ev, config.variables.derive_gcs_total)
+            counts += c
+            frame = pd.DataFrame({"stay_id": ev["stay_id"], "hours": ev["hours"]})
+            summaries.append(EventSummary.from_events(frame, ends.loc[chunk]))
+            arr, idx = hourly_inputs(ev, ends.loc[chunk])
             inputs[offset : offset + len(arr)] = arr
             idx["offset"] += offset
             offset += len(arr)
             indexes.append(idx)
-            wide = _wide(ev)
-            n_rows += len(wide)
-            writer.write_table(pa.Table.from_pandas(wide, schema=schema, preserve_index=False))
+            table = wide_table(ev, schema)
+            n_rows += table.num_rows
+            writer.write_table(table)
     inputs.flush()
     del inputs
     index = pd.concat(indexes, ignore_index=True)
     index.to_parquet(out / "hourly" / "index.parquet", index=False)
-    return EventSummary.concat(summaries), index, n_rows
+    return EventSummary.concat(summaries), index, n_rows, counts
 
 
 def _fit_normalizer(
@@ -163,6 +164,11 @@ def prepare_ehr(
     reader = MimicIVReader(mimic_iv_root, config.duckdb)
     _check_out(out, reader.root)
     out.mkdir(parents=True, exist_ok=True)
+    tables = ["patients", "admissions", "icustays", "chartevents", "d_items", "diagnoses_icd"]
+    tables += ["labevents"] if config.variables.use_labevents else []
+    files = {
+        t: {"path": str(reader.path(t)), "bytes": reader.path(t).stat().st_size} for t in tables
+    }
     try:
         stays, flow = build_cohort(reader, config.cohort, skips)
         splits = assign_splits(stays["subject_id"], config.seed, config.split_fractions)
@@ -173,7 +179,17 @@ def prepare_ehr(
         stats = extract_events(reader, stays, config.variables, skips)
         timings["extract_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        summary, index, n_ts_rows = _events_pass(reader, stays, out, config.chunk_stays)
+        summary, index, n_ts_rows, counts = _events_pass(reader, stays, out, config)
+        skips.add("events", "exact duplicate rows", counts.duplicates)
+        skips.add(
+            "events",
+            "same-time values of one channel (largest string kept, as benchmark)",
+            counts.same_time,
+        )
+        stats.gcs_total_derived = counts.gcs_total_derived
+        stats.events_per_channel = dict(
+            zip(reference.channels(), counts.per_channel.tolist(), strict=True)
+        )
         timings["discretize_s"] = time.perf_counter() - t
         no_events = int((summary.n_in_stay.reindex(stays["stay_id"]).fillna(0) == 0).sum())
         skips.add(
@@ -217,7 +233,7 @@ def prepare_ehr(
 
     manifest = {
         "kit_version": __version__,
-        "source": {"mimic_iv": str(reader.root), "version": reader.version},
+        "source": {"mimic_iv": str(reader.root), "version": reader.version, "files": files},
         "parameters": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
         "counts": {
             "cohort_stays": int(len(stays)),

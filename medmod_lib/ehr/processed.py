@@ -115,6 +115,8 @@ class ProcessedEHR:
             raise KeyError(
                 f"stay_id {stay_id} is not in {self.root}/hourly/index.parquet"
             ) from None
+        if have < 1:
+            raise ValueError(f"stay_id {stay_id} has no hourly rows (LOS under one bin)")
         rows = np.array(self._inputs[offset : offset + min(have, n_bins)], dtype=np.float32)
         if n_bins > have:
             last = rows[-1].copy()

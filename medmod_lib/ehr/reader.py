@@ -11,13 +11,18 @@ whole: queries filter on ``itemid`` and project columns inside the CSV scan.
 from __future__ import annotations
 
 import gzip
+import queue
 import tempfile
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
 
 from .. import schema
 from ..paths import mimic_iv_root
@@ -159,18 +164,116 @@ class MimicIVReader:
             )
         return cols
 
-    def scan(self, table: str, required: list[str]) -> str:
-        """SQL for a typed ``read_csv`` scan of ``table`` (use in a ``FROM`` clause)."""
+    def scan(self, table: str, required: list[str], path: Path | None = None) -> str:
+        """SQL for a typed ``read_csv`` scan of ``table`` (use in a ``FROM`` clause).
+
+        ``path`` reads another file with the same header (a decompressed chunk).
+        """
         cols = self.columns(table, required)
         kinds = schema.MIMIC_IV[schema.module_of(table)][table]
         types = ", ".join(f"'{c}': '{_DUCK_TYPES[kinds.get(c, 'str')]}'" for c in cols)
-        path = str(self.path(table)).replace("'", "''")
+        path = str(path or self.path(table)).replace("'", "''")
         return (
             f"read_csv('{path}', header=true, auto_detect=false, delim=',', quote='\"', "
             f"escape='\"', columns={{{types}}}, nullstr='')"
         )
 
+    def _chunk_files(self, table: str, chunk_bytes: int) -> Iterator[Path]:
+        """Decompress ``table``'s ``.csv.gz`` into plain CSV chunk files, each with the header.
+
+        A background thread inflates (pyarrow, GIL released) while DuckDB
+        parses the previous chunk with all its threads; at most two chunks
+        are on disk at a time. Files are deleted once consumed.
+        """
+        src = self.path(table)
+        folder = Path(tempfile.mkdtemp(prefix=f"{table}_", dir=self.temp_dir))
+        todo: queue.Queue = queue.Queue(maxsize=1)
+        failure: list[BaseException] = []
+
+        def produce() -> None:
+            try:
+                with pa.input_stream(str(src), compression="gzip", buffer_size=1 << 22) as fh:
+                    head = b""
+                    while b"\n" not in head:
+                        block = fh.read(1 << 16)
+                        if not block:
+                            break
+                        head += block
+                    cut = head.find(b"\n") + 1
+                    header, rest, k = head[:cut], head[cut:], 0
+                    while True:
+                        block = fh.read(chunk_bytes)
+                        data = rest + block
+                        cut = data.rfind(b"\n") + 1 if block else len(data)
+                        if cut or k == 0:
+                            path = folder / f"{k:05d}.csv"
+                            path.write_bytes(header + data[:cut])
+                            todo.put(path)
+                            k += 1
+                        rest = data[cut:]
+                        if not block:
+                            break
+            except BaseException as err:  # re-raised in the consumer
+                failure.append(err)
+            finally:
+                todo.put(None)
+
+        worker = threading.Thread(target=produce, daemon=True)
+        worker.start()
+        try:
+            while (path := todo.get()) is not None:
+                yield path
+                path.unlink()
+        finally:
+            while worker.is_alive():
+                try:
+                    todo.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            for leftover in folder.glob("*.csv"):
+                leftover.unlink()
+            folder.rmdir()
+        if failure:
+            raise MimicSchemaError(f"Cannot decompress {src}: {failure[0]}") from failure[0]
+
+    def load(
+        self, table: str, required: list[str], select: str, target: str, chunk_bytes: int = 1 << 28
+    ) -> None:
+        """``CREATE TABLE target AS`` ``select`` over ``table``, streaming big gzip files.
+
+        Args:
+            table: MIMIC-IV table to read.
+            required: its columns the query needs.
+            select: SQL with a ``{scan}`` placeholder for the ``FROM`` source.
+            target: name of the DuckDB table to create (replaced if present).
+            chunk_bytes: decompressed bytes per chunk for ``.csv.gz`` files.
+        """
+        path = self.path(table)
+        if not path.name.endswith(".gz") or path.stat().st_size < chunk_bytes // 16:
+            self.execute(
+                f"CREATE OR REPLACE TEMP TABLE {target} AS "
+                + select.format(scan=self.scan(table, required)),
+                table,
+            )
+            return
+        total = max(1, int(path.stat().st_size * 8 / chunk_bytes) + 1)  # ~8x gzip ratio
+        bar = tqdm(total=total, desc=f"reading {table}", unit="chunk")
+        for k, chunk in enumerate(self._chunk_files(table, chunk_bytes)):
+            scan = self.scan(table, required, chunk)
+            head = (
+                f"CREATE OR REPLACE TEMP TABLE {target} AS " if k == 0 else f"INSERT INTO {target} "
+            )
+            self.execute(head + select.format(scan=scan), table)
+            bar.update()
+        bar.close()
+
     # -------------------------------------------------------------- database
+    @property
+    def temp_dir(self) -> str:
+        """DuckDB's spill folder, also used for decompressed chunks."""
+        self.con  # noqa: B018 - creates the folder
+        return self._temp_dir
+
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection tuned by :class:`DuckDBSettings` (created on first use)."""
@@ -180,6 +283,8 @@ class MimicIVReader:
             if temp is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="medmod_duckdb_")
                 temp = self._tmp.name
+            self._temp_dir = temp
+            Path(temp).mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(":memory:")
             self._con.execute(f"SET threads={int(s.threads)}")
             self._con.execute(f"SET memory_limit='{s.memory_limit}'")

@@ -50,6 +50,8 @@ RESCALE = {
 #: Capillary refill text prefixes (lower case) -> benchmark category.
 CRR_PREFIXES = {"normal": "0.0", "brisk": "0.0", "abnormal": "1.0", "delayed": "1.0"}
 EVENTS_TABLE = "medmod_events"
+CHANNELS = reference.channels()
+CHANNEL_CODE = {c: k for k, c in enumerate(CHANNELS)}
 
 
 @dataclass(frozen=True)
@@ -107,20 +109,21 @@ def capillary_refill_itemids(reader: MimicIVReader) -> pd.DataFrame:
 
 
 def category_map() -> pd.DataFrame:
-    """``channel, key, value, score``: normalised text -> config category (+ GCS score)."""
+    """``ch, key, code``: normalised GCS text -> category index (config one-hot order)."""
     rows = []
-    for ch in reference.channels():
+    for ch in CHANNELS:
         if not reference.is_categorical(ch) or ch == CRR:
             continue
-        scores = reference.gcs_scores(ch)
         seen: set[str] = set()
-        for value in reference.possible_values(ch):
+        for code, value in enumerate(reference.possible_values(ch)):
             key = normalise_text(value)
             if key in seen:  # keep the first config spelling of a key
                 continue
             seen.add(key)
-            rows.append((ch, key, value, scores.get(value)))
-    return pd.DataFrame(rows, columns=["channel", "key", "value", "score"])
+            rows.append((CHANNEL_CODE[ch], key, code))
+    return pd.DataFrame(rows, columns=["ch", "key", "code"]).astype(
+        {"ch": "int16", "code": "int16"}
+    )
 
 
 def _item_table(reader: MimicIVReader, config: VariableConfig, stats: ExtractStats) -> pd.DataFrame:
@@ -134,23 +137,23 @@ def _item_table(reader: MimicIVReader, config: VariableConfig, stats: ExtractSta
         items = pd.concat([items, extra], ignore_index=True)
     items["itemid"] = items["itemid"].astype("int64")
     items["categorical"] = items["channel"].map(reference.is_categorical)
+    items["ch"] = items["channel"].map(CHANNEL_CODE).astype("int16")
     return items
 
 
-def _raw_select(scan: str, ids: list[int], cat_ids: list[int], extra: str) -> str:
+def _raw_select(ids: list[int], cat_ids: list[int], extra: str) -> str:
     fmt = TIMESTAMP_SQL_FORMAT
     cats = ", ".join(str(i) for i in cat_ids) or "NULL"
     return f"""
-        SELECT {extra} itemid,
-            try_strptime(charttime, '{fmt}') AS t,
-            CASE WHEN try_strptime(charttime, '{fmt}') IS NULL
-                 THEN coalesce(charttime, '<empty>') END AS t_bad,
-            TRY_CAST(valuenum AS DOUBLE) AS vn,
-            CASE WHEN itemid NOT IN ({cats}) AND valuenum IS NOT NULL
-                  AND TRY_CAST(valuenum AS DOUBLE) IS NULL THEN valuenum END AS vn_bad,
-            CASE WHEN itemid IN ({cats}) OR TRY_CAST(valuenum AS DOUBLE) IS NULL
-                 THEN value END AS value
-        FROM {scan} WHERE itemid IN ({", ".join(str(i) for i in ids)})"""
+        SELECT {extra} itemid, t,
+            CASE WHEN t IS NULL THEN coalesce(charttime, '<empty>') END AS t_bad,
+            vn,
+            CASE WHEN itemid NOT IN ({cats}) AND valuenum IS NOT NULL AND vn IS NULL
+                 THEN valuenum END AS vn_bad,
+            CASE WHEN itemid IN ({cats}) OR vn IS NULL THEN value END AS value
+        FROM (SELECT *, try_strptime(charttime, '{fmt}') AS t,
+                     TRY_CAST(valuenum AS DOUBLE) AS vn
+              FROM {{scan}} WHERE itemid IN ({", ".join(str(i) for i in ids)}))"""
 
 
 def _count_bad(reader: MimicIVReader, table: str, src: str, skips: SkipLog) -> None:
@@ -160,7 +163,7 @@ def _count_bad(reader: MimicIVReader, table: str, src: str, skips: SkipLog) -> N
             f"(list({col}) FILTER (WHERE {col} IS NOT NULL))[1:5] AS ex FROM {src}"
         )
         ex = df["ex"].iloc[0]
-        examples = [] if not isinstance(ex, (list, np.ndarray)) else [str(e) for e in ex]
+        examples = [str(e) for e in ex] if isinstance(ex, (list, np.ndarray)) else []
         skips.add(table, reason, int(df["n"].iloc[0]), examples)
 
 
@@ -170,17 +173,20 @@ def extract_events(
     config: VariableConfig | None = None,
     skips: SkipLog | None = None,
 ) -> ExtractStats:
-    """Build the DuckDB table ``medmod_events(stay_id, hours, channel, value)``.
+    """Build the DuckDB table ``medmod_events(stay_id, hours, itemid, ch, v)``.
+
+    ``ch`` is the channel's index in :func:`reference.channels`; ``v`` the
+    value after unit conversion (continuous channels) or the category index
+    in the config's one-hot order (categorical channels). Rows that fail a
+    rule are counted in ``skips`` and excluded by :func:`fetch_events`.
+    Duplicates, same-time values, GCS total and the per-channel counts are
+    handled per chunk by :func:`medmod_lib.ehr.events.clean_chunk`.
 
     Args:
         reader: the MIMIC-IV release (its connection receives the table).
         stays: cohort stays with ``stay_id, subject_id, hadm_id, intime, outtime``.
         config: extraction switches.
         skips: where dropped rows are counted.
-
-    Returns:
-        Statistics; fetch the events with :func:`fetch_events`. ``value`` is
-        the benchmark string: a category of the config or a float's repr.
     """
     config = config or VariableConfig()
     skips = skips if skips is not None else SkipLog()
@@ -197,13 +203,9 @@ def extract_events(
     con.execute("CREATE OR REPLACE TEMP TABLE all_stays AS SELECT * FROM medmod_icu_df")
 
     cat_ids = items.loc[items["categorical"], "itemid"].tolist()
-    need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
     chart_ids = items.loc[items["table"] == "chartevents", "itemid"].tolist()
-    reader.execute(
-        "CREATE OR REPLACE TEMP TABLE chart AS "
-        + _raw_select(reader.scan("chartevents", need), chart_ids, cat_ids, "stay_id,"),
-        "chartevents",
-    )
+    need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
+    reader.load("chartevents", need, _raw_select(chart_ids, cat_ids, "stay_id,"), "chart")
     _count_bad(reader, "chartevents", "chart", skips)
     c = reader.sql(
         """SELECT count(*) AS n,
@@ -216,24 +218,27 @@ def extract_events(
     skips.add("chartevents", "stay not in the cohort (cohort filter, expected)", c["not_cohort"])
     con.execute(
         """CREATE OR REPLACE TEMP TABLE ev0 AS
-        SELECT e.stay_id, e.t, e.itemid, e.vn, e.value FROM chart e
-        JOIN cohort USING (stay_id) WHERE e.t IS NOT NULL"""
+        SELECT e.stay_id, epoch(e.t - k.intime) / 3600.0 AS hours, e.itemid, e.vn, e.value
+        FROM chart e JOIN cohort k USING (stay_id) WHERE e.t IS NOT NULL"""
     )
     con.execute("DROP TABLE chart")
 
     lab_ids = items.loc[items["table"] == "labevents", "itemid"].tolist()
     if config.use_labevents and lab_ids:
         need = ["subject_id", "hadm_id", "itemid", "charttime", "value", "valuenum"]
+        select = _raw_select(lab_ids, cat_ids, "subject_id, hadm_id,")
+        select += " WHERE subject_id IN (SELECT subject_id FROM cohort)"
+        # labevents has free-text comments that may span lines: no chunking.
         reader.execute(
             "CREATE OR REPLACE TEMP TABLE lab AS "
-            + _raw_select(reader.scan("labevents", need), lab_ids, cat_ids, "subject_id, hadm_id,")
-            + " AND subject_id IN (SELECT subject_id FROM cohort)",
+            + select.format(scan=reader.scan("labevents", need)),
             "labevents",
         )
         _count_bad(reader, "labevents", "lab", skips)
         con.execute(
             """CREATE OR REPLACE TEMP TABLE labm AS
-            SELECT k.stay_id, l.t, l.itemid, l.vn, l.value FROM lab l JOIN cohort k
+            SELECT k.stay_id, epoch(l.t - k.intime) / 3600.0 AS hours, l.itemid, l.vn, l.value
+            FROM lab l JOIN cohort k
               ON l.subject_id = k.subject_id AND l.t BETWEEN k.intime AND k.outtime
              AND (l.hadm_id IS NULL OR l.hadm_id = k.hadm_id)"""
         )
@@ -246,134 +251,82 @@ def extract_events(
         )
         con.execute("INSERT INTO ev0 SELECT * FROM labm")
         con.execute("DROP TABLE lab; DROP TABLE labm")
-
-    _clean(reader, config, stats, skips)
+    _convert(reader, config, stats, skips)
     return stats
 
 
-def _clean(
+def _convert(
     reader: MimicIVReader, config: VariableConfig, stats: ExtractStats, skips: SkipLog
 ) -> None:
+    """ev0 -> medmod_events: numbers, conversions, category codes, range flags."""
     con = reader.con
-    n0 = int(reader.sql("SELECT count(*) AS n FROM ev0")["n"].iloc[0])
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE ev1 AS
-        SELECT DISTINCT e.stay_id, e.t, e.itemid, e.vn, e.value, i.channel, i.categorical
-        FROM ev0 e JOIN items i USING (itemid)"""
-    )
-    con.execute("DROP TABLE ev0")
-    n1 = int(reader.sql("SELECT count(*) AS n FROM ev1")["n"].iloc[0])
-    skips.add("events", "exact duplicate rows", n0 - n1)
-
-    # Continuous channels: numeric value, conversions by itemid, rescaling, ranges.
     conv = " ".join(f"WHEN {i} THEN {e.format(v='v1')}" for i, e in CONVERSIONS.items())
-    rescale = " ".join(f"WHEN '{ch}' THEN {e.format(v='v0')}" for ch, e in RESCALE.items())
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE num0 AS
-        SELECT stay_id, t, channel, CASE channel {rescale} ELSE v0 END AS v
-        FROM (SELECT stay_id, t, channel,
-                CASE itemid {conv} ELSE v1 END AS v0
-              FROM (SELECT *, coalesce(vn, TRY_CAST(value AS DOUBLE)) AS v1 FROM ev1
-                    WHERE NOT categorical)
-              WHERE v1 IS NOT NULL)"""
+    rescale = " ".join(
+        f"WHEN {CHANNEL_CODE[ch]} THEN {e.format(v='v0')}" for ch, e in RESCALE.items()
     )
-    bad = reader.sql(
-        """SELECT channel, count(*) AS n,
-            (list(coalesce(value, '<empty>')))[1:5] AS ex FROM ev1
-        WHERE NOT categorical AND coalesce(vn, TRY_CAST(value AS DOUBLE)) IS NULL
-        GROUP BY channel ORDER BY channel"""
-    )
-    for r in bad.itertuples():
-        skips.add("events", f"non-numeric value of {r.channel}", r.n, [str(x) for x in r.ex])
-    if config.range_filter:
-        rng = reference.variable_ranges()[["OUTLIER LOW", "OUTLIER HIGH"]]
-        rng = rng.loc[[c for c in reference.channels() if not reference.is_categorical(c)]]
-        rng = rng.rename(columns={"OUTLIER LOW": "lo", "OUTLIER HIGH": "hi"})
-        con.register("medmod_ranges_df", rng.rename_axis("channel").reset_index())
-        out = reader.sql(
-            """SELECT n.channel, count(*) AS n FROM num0 n JOIN medmod_ranges_df r USING (channel)
-            WHERE n.v < r.lo OR n.v > r.hi GROUP BY n.channel ORDER BY n.channel"""
-        )
-        stats.range_dropped = {r.channel: int(r.n) for r in out.itertuples()}
-        for r in out.itertuples():
-            skips.add("events", f"{r.channel} outside the physiological range (range_filter)", r.n)
-        con.execute(
-            """DELETE FROM num0 WHERE rowid IN (SELECT n.rowid FROM num0 n
-            JOIN medmod_ranges_df r USING (channel) WHERE n.v < r.lo OR n.v > r.hi)"""
-        )
-
-    # Categorical channels: GCS via the config spellings, capillary refill via prefixes.
     con.register("medmod_catmap_df", category_map())
+    crr_values = reference.possible_values(CRR)
     crr = " ".join(
-        f"WHEN starts_with({_sql_norm('e.value')}, '{p}') THEN '{v}'"
-        for p, v in CRR_PREFIXES.items()
+        f"WHEN starts_with(norm, '{p}') THEN {crr_values.index(v)}" for p, v in CRR_PREFIXES.items()
     )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE cat0 AS
-        SELECT e.stay_id, e.t, e.channel, e.value AS raw,
-            CASE WHEN e.channel = '{CRR}' THEN (CASE {crr} END) ELSE m.value END AS v
-        FROM ev1 e LEFT JOIN medmod_catmap_df m
-          ON e.channel = m.channel AND {_sql_norm("e.value")} = m.key
-        WHERE e.categorical"""
-    )
-    unknown = reader.sql(
-        """SELECT channel, coalesce(raw, '<empty>') AS raw, count(*) AS n FROM cat0
-        WHERE v IS NULL GROUP BY ALL ORDER BY channel, n DESC"""
-    )
-    for ch, grp in unknown.groupby("channel"):
-        stats.unknown_values[ch] = {str(r.raw): int(r.n) for r in grp.itertuples()}
-        skips.add("events", f"unknown text value of {ch}", int(grp["n"].sum()), grp["raw"].tolist())
-    con.execute("DROP TABLE ev1")
-
-    # One value per (stay, charttime, channel): the benchmark keeps the largest string.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE ev2 AS
-        SELECT stay_id, t, channel, max(value) AS value, count(*) AS k FROM (
-            SELECT stay_id, t, channel, CAST(v AS VARCHAR) AS value FROM num0
-            UNION ALL SELECT stay_id, t, channel, v FROM cat0 WHERE v IS NOT NULL)
-        GROUP BY stay_id, t, channel"""
-    )
-    con.execute("DROP TABLE num0; DROP TABLE cat0")
-    k = int(reader.sql("SELECT coalesce(sum(k - 1), 0) AS n FROM ev2")["n"].iloc[0])
-    skips.add("events", "same-time values of one channel (largest string kept, as benchmark)", k)
-
-    if config.derive_gcs_total:
-        eye, verbal, motor = GCS_PARTS
-        con.execute(
-            f"""INSERT INTO ev2
-            SELECT stay_id, t, '{GCS_TOTAL}',
-                CAST(greatest(max(s) FILTER (WHERE e.channel = '{eye}'), 1)
-                     + max(s) FILTER (WHERE e.channel = '{verbal}')
-                     + max(s) FILTER (WHERE e.channel = '{motor}') AS VARCHAR), 1
-            FROM (SELECT e.*, m.score AS s FROM ev2 e JOIN medmod_catmap_df m
-                  ON e.channel = m.channel AND e.value = m.value) e
-            WHERE e.channel IN ('{eye}', '{verbal}', '{motor}')
-            GROUP BY stay_id, t HAVING count(DISTINCT e.channel) = 3
-               AND NOT EXISTS (SELECT 1 FROM ev2 g WHERE g.stay_id = e.stay_id
-                               AND g.t = e.t AND g.channel = '{GCS_TOTAL}')"""
-        )
-        stats.gcs_total_derived = int(
-            reader.sql(f"SELECT count(*) AS n FROM ev2 WHERE channel = '{GCS_TOTAL}'")["n"].iloc[0]
-        )
-
+    rng = reference.variable_ranges()[["OUTLIER LOW", "OUTLIER HIGH"]]
+    rng = rng.loc[[c for c in CHANNELS if not reference.is_categorical(c)]]
+    rng = pd.DataFrame(
+        {
+            "ch": [CHANNEL_CODE[c] for c in rng.index],
+            "lo": rng["OUTLIER LOW"].to_numpy(float),
+            "hi": rng["OUTLIER HIGH"].to_numpy(float),
+        }
+    ).astype({"ch": "int16"})
+    con.register("medmod_ranges_df", rng)
+    in_range = "(r.lo IS NULL OR (v BETWEEN r.lo AND r.hi))" if config.range_filter else "TRUE"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} AS
-        SELECT e.stay_id, epoch(e.t - k.intime) / 3600.0 AS hours, e.channel, e.value
-        FROM ev2 e JOIN cohort k USING (stay_id) ORDER BY e.stay_id, hours, e.channel"""
+        SELECT x.*, x.v IS NOT NULL AND {in_range} AS ok,
+               CASE WHEN x.v IS NULL THEN coalesce(x.value, '<empty>') END AS bad
+        FROM (
+          SELECT e.stay_id, e.hours, e.itemid, i.ch, e.value, i.categorical,
+            CASE WHEN i.categorical THEN
+                 CAST(CASE WHEN i.channel = '{CRR}' THEN (CASE {crr} END) ELSE m.code END AS DOUBLE)
+            ELSE (CASE i.ch {rescale} ELSE v0 END) END AS v
+          FROM (SELECT *, CASE itemid {conv} ELSE v1 END AS v0,
+                       {_sql_norm("value")} AS norm
+                FROM (SELECT *, coalesce(vn, TRY_CAST(value AS DOUBLE)) AS v1 FROM ev0)) e
+          JOIN items i USING (itemid)
+          LEFT JOIN medmod_catmap_df m ON i.categorical AND m.ch = i.ch AND m.key = e.norm
+        ) x LEFT JOIN medmod_ranges_df r USING (ch)"""
     )
-    con.execute("DROP TABLE ev2")
-    per = reader.sql(f"SELECT channel, count(*) AS n FROM {EVENTS_TABLE} GROUP BY channel")
-    counts = dict(zip(per["channel"], per["n"].astype(int), strict=True))
-    stats.events_per_channel = {ch: int(counts.get(ch, 0)) for ch in reference.channels()}
+    con.execute("DROP TABLE ev0")
+    per = reader.sql(
+        f"""SELECT ch, categorical, count(*) FILTER (WHERE v IS NULL) AS nbad,
+               count(*) FILTER (WHERE v IS NOT NULL AND NOT ok) AS out,
+               (list(bad) FILTER (WHERE bad IS NOT NULL))[1:5] AS ex
+        FROM {EVENTS_TABLE} GROUP BY ch, categorical ORDER BY ch"""
+    )
+    for r in per.itertuples():
+        ch = CHANNELS[int(r.ch)]
+        ex = [str(e) for e in r.ex] if isinstance(r.ex, (list, np.ndarray)) else []
+        what = f"unknown text value of {ch}" if r.categorical else f"non-numeric value of {ch}"
+        skips.add("events", what, int(r.nbad), ex)
+        if r.out:
+            stats.range_dropped[ch] = int(r.out)
+            skips.add("events", f"{ch} outside the physiological range (range_filter)", int(r.out))
+    unknown = reader.sql(
+        f"""SELECT ch, bad, count(*) AS n FROM {EVENTS_TABLE}
+        WHERE categorical AND v IS NULL GROUP BY ALL ORDER BY ch, n DESC, bad"""
+    )
+    for ch, grp in unknown.groupby("ch"):
+        stats.unknown_values[CHANNELS[int(ch)]] = {str(r.bad): int(r.n) for r in grp.itertuples()}
 
 
-def fetch_events(reader: MimicIVReader, lo: int, hi: int) -> pd.DataFrame:
-    """Events of stays with ``lo <= stay_id <= hi``, sorted by ``(stay_id, hours, channel)``.
+def fetch_events(reader: MimicIVReader, lo: int, hi: int) -> dict[str, np.ndarray]:
+    """Kept events of stays with ``lo <= stay_id <= hi`` as numpy arrays (unsorted).
 
     Returns:
-        Frame ``stay_id`` (int64), ``hours`` (float64), ``channel``, ``value`` (str).
+        ``stay_id`` int64, ``hours`` float64, ``itemid`` int64, ``ch`` int16, ``v`` float64.
     """
-    return reader.sql(
-        f"""SELECT stay_id, hours, channel, value FROM {EVENTS_TABLE}
-        WHERE stay_id BETWEEN {int(lo)} AND {int(hi)} ORDER BY stay_id, hours, channel"""
-    )
+    out = reader.con.execute(
+        f"""SELECT stay_id, hours, itemid, ch, v FROM {EVENTS_TABLE}
+        WHERE ok AND stay_id BETWEEN {int(lo)} AND {int(hi)}"""
+    ).fetchnumpy()
+    return {k: np.asarray(v) for k, v in out.items()}

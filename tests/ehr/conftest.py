@@ -21,6 +21,7 @@ from medmod_lib.ehr import (  # noqa: E402
     extract_events,
     fetch_events,
 )
+from medmod_lib.ehr.events import CHANNELS, clean_chunk, value_strings  # noqa: E402
 
 
 def extract(
@@ -39,9 +40,25 @@ def extract(
     try:
         cohort_stays, _ = build_cohort(reader, cohort, skips)
         stats = extract_events(reader, cohort_stays, config, skips)
-        events = fetch_events(reader, 0, 2**62)
+        arrays = fetch_events(reader, 0, 2**62)
     finally:
         reader.close()
+    arrays, counts = clean_chunk(arrays, (config or VariableConfig()).derive_gcs_total)
+    skips.add("events", "exact duplicate rows", counts.duplicates)
+    skips.add(
+        "events",
+        "same-time values of one channel (largest string kept, as benchmark)",
+        counts.same_time,
+    )
+    stats.gcs_total_derived = counts.gcs_total_derived
+    events = pd.DataFrame(
+        {
+            "stay_id": arrays["stay_id"],
+            "hours": arrays["hours"],
+            "channel": [CHANNELS[c] for c in arrays["ch"]],
+            "value": value_strings(arrays["ch"], arrays["v"]),
+        }
+    )
     return events, skips, stats
 
 

@@ -158,6 +158,18 @@ def test_csv_and_csv_gz_give_identical_outputs(tmp_path, processed):
         assert (processed.root / rel).read_bytes() == (other.root / rel).read_bytes()
 
 
+def test_small_chunks_give_identical_outputs(tmp_path, processed):
+    other = _prepare(tmp_path, name="chunked", chunk_events=5)
+    assert np.array_equal(
+        np.load(processed.root / "hourly" / "inputs.npy"),
+        np.load(other.root / "hourly" / "inputs.npy"),
+    )
+    for rel in ["timeseries.parquet", "hourly/index.parquet"]:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(processed.root / rel), pd.read_parquet(other.root / rel)
+        )
+
+
 def test_output_inside_raw_data_is_refused(tmp_path):
     stays, rows, labs = _population()
     root = write_release(tmp_path / "raw", stays, rows)

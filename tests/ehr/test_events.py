@@ -1,0 +1,113 @@
+"""Per-chunk event rules and the numeric hourly path against the discretizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from medmod_lib import reference
+from medmod_lib.ehr.discretizer import discretize_events
+from medmod_lib.ehr.events import (
+    CHANNELS,
+    GCS_TOTAL,
+    clean_chunk,
+    hourly_inputs,
+    value_strings,
+    wide_table,
+)
+
+
+def _random_events(seed: int, n: int = 3000) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ch = rng.integers(0, len(CHANNELS), n).astype(np.int16)
+    v = rng.normal(50, 20, n).round(1)
+    for j, name in enumerate(CHANNELS):
+        if reference.is_categorical(name):
+            rows = ch == j
+            v[rows] = rng.integers(0, len(reference.possible_values(name)), rows.sum())
+    return {
+        "stay_id": rng.choice([3, 5, 8, 9], n).astype(np.int64),
+        "hours": rng.uniform(-3, 60, n).round(2),
+        "itemid": rng.integers(1, 4, n).astype(np.int64),
+        "ch": ch,
+        "v": v,
+    }
+
+
+def test_hourly_inputs_equal_discretize_events():
+    ev, _ = clean_chunk(_random_events(0), derive_gcs_total=False)
+    ends = pd.Series([10.5, 48.0, 0.5, 59.99], index=[3, 5, 8, 9])
+    frame = pd.DataFrame(
+        {
+            "stay_id": ev["stay_id"],
+            "hours": ev["hours"],
+            "channel": [CHANNELS[c] for c in ev["ch"]],
+            "value": value_strings(ev["ch"], ev["v"]),
+        }
+    )
+    want, want_index = discretize_events(frame, ends)
+    got, index = hourly_inputs(ev, ends)
+    assert np.array_equal(got, want)
+    pd.testing.assert_frame_equal(index, want_index)
+
+
+def test_duplicates_and_same_time_values():
+    hr = CHANNELS.index("Heart Rate")
+    ev = {
+        "stay_id": np.array([1, 1, 1, 1], np.int64),
+        "hours": np.array([2.0, 2.0, 2.0, 3.0]),
+        "itemid": np.array([220045, 220045, 220046, 220045], np.int64),
+        "ch": np.array([hr] * 4, np.int16),
+        "v": np.array([100.0, 100.0, 99.0, 80.0]),
+    }
+    out, counts = clean_chunk(ev)
+    assert counts.duplicates == 1
+    assert counts.same_time == 1
+    # "99" > "100" as strings: the benchmark's rule keeps 99.
+    assert out["v"].tolist() == [99.0, 80.0]
+    assert counts.per_channel[hr] == 2
+
+
+def test_gcs_total_needs_all_three_components_at_one_time():
+    eye = CHANNELS.index("Glascow coma scale eye opening")
+    motor = CHANNELS.index("Glascow coma scale motor response")
+    verbal = CHANNELS.index("Glascow coma scale verbal response")
+
+    def code(ch, text):
+        return float(reference.possible_values(CHANNELS[ch]).index(text))
+
+    ev = {
+        "stay_id": np.array([1, 1, 1, 1, 1], np.int64),
+        "hours": np.array([1.0, 1.0, 1.0, 2.0, 2.0]),
+        "itemid": np.zeros(5, np.int64),
+        "ch": np.array([eye, motor, verbal, eye, motor], np.int16),
+        "v": np.array(
+            [
+                code(eye, "To Speech"),
+                code(motor, "Localizes Pain"),
+                code(verbal, "Confused"),
+                code(eye, "Spontaneously"),
+                code(motor, "Obeys Commands"),
+            ]
+        ),
+    }
+    out, counts = clean_chunk(ev)
+    total = out["ch"] == GCS_TOTAL
+    assert counts.gcs_total_derived == 1
+    assert value_strings(out["ch"][total], out["v"][total]).tolist() == ["12"]
+    assert out["hours"][total].tolist() == [1.0]
+
+
+def test_wide_table_strings_and_empty_cells():
+    ev, _ = clean_chunk(_random_events(1, 50))
+    schema = pa.schema(
+        [("stay_id", pa.int64()), ("Hours", pa.float64())] + [(c, pa.string()) for c in CHANNELS]
+    )
+    table = wide_table(ev, schema).to_pandas()
+    keys = pd.DataFrame({"s": ev["stay_id"], "h": ev["hours"]}).drop_duplicates()
+    assert len(table) == len(keys)
+    assert ((table[CHANNELS] != "").sum().sum()) == len(ev["v"])
+    for name in CHANNELS:
+        if reference.is_categorical(name):
+            assert set(table[name]) <= {"", *reference.possible_values(name)}
