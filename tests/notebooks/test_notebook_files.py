@@ -32,3 +32,14 @@ def test_template_and_summary_notebook_exist():
 def test_profiles_name_only_declared_parameters(profile):
     declared = {nb: declared_parameters(p) for nb, p in discover_notebooks(NOTEBOOKS).items()}
     check_parameters(load_experiment(profile=profile), declared)
+
+
+def test_every_expected_output_file_belongs_to_a_notebook():
+    from medmod_lib.runner.nbtest import expected_dir
+
+    stray = [
+        p.name
+        for p in expected_dir().glob("*.json")
+        if not (NOTEBOOKS / f"{p.stem}.ipynb").exists()
+    ]
+    assert stray == [], "delete or re-record expected outputs of renamed notebooks"
