@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--notebooks", type=Path, default=paths.project_root() / "notebooks")
     parser.add_argument("--reports", type=Path, default=None, help="default: <project>/reports")
     parser.add_argument("--no-data", action="store_true", help="do not generate synthetic data")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the experiment and list the copies; run nothing",
+    )
     return parser
 
 
@@ -62,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if exp.smoke:
         os.environ.setdefault("TQDM_DISABLE", "1")
     data_root = Path(exp.data_root).expanduser() if exp.data_root else paths.data_root()
-    if not args.no_data and exp.data_root is None:
+    if not args.no_data and not args.dry_run and exp.data_root is None:
         from .synthetic import ensure_dataset, summarize
 
         data_root = ensure_dataset(data_root)
@@ -76,10 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{exp!r} -> {plan.run_dir}")
     try:
-        jobs = run_experiment(exp, plan, resume=args.resume, only=args.only)
+        jobs = run_experiment(exp, plan, resume=args.resume, only=args.only, dry_run=args.dry_run)
     except (ExperimentError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.dry_run:
+        for job in jobs:
+            shown = {k: v for k, v in job["parameters"].items() if k not in ("smoke", "device")}
+            print(f"  {job['name']}: {shown}")
+        print(f"{len(jobs)} executed copies planned (device={exp.device}, smoke={exp.smoke})")
+        return 0
     failed = [j["name"] for j in jobs if j["status"] == "failed"]
     print(f"index: {plan.run_dir / 'index.html'}")
     if failed:

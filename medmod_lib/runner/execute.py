@@ -116,6 +116,7 @@ def run_experiment(
     only: Sequence[str] = (),
     kernel_name: str = KERNEL_NAME,
     progress: bool = True,
+    dry_run: bool = False,
 ) -> list[dict[str, Any]]:
     """Execute every job of ``exp`` and write the run folder.
 
@@ -126,6 +127,8 @@ def run_experiment(
         only: Notebook numbers or stems to run (``["02", "03_linear_eval"]``).
         kernel_name: Jupyter kernel (``make`` installs ``python3`` into the venv).
         progress: Print one line per copy.
+        dry_run: Check names and expand the grid, write nothing, return the plan
+            (records with status ``planned``).
 
     Returns:
         The job records written to ``run_state.json``, in execution order.
@@ -150,6 +153,16 @@ def run_experiment(
     if exp.summary in order:  # the summary runs last, on the combined results
         order = [nb for nb in order if nb != exp.summary] + [exp.summary]
     jobs = expand_jobs(exp, declared, order)
+    if dry_run:
+        return [
+            {
+                "name": j.name,
+                "notebook": j.notebook,
+                "status": "planned",
+                "parameters": j.parameters,
+            }
+            for j in jobs
+        ]
 
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     state_path = plan.run_dir / STATE_FILE

@@ -27,3 +27,15 @@ def test_unknown_parameter_exits_2_before_running(tmp_path, capsys, make_toys):
 def test_profile_choice_is_checked():
     with pytest.raises(SystemExit):
         run.main(["--profile", "tpu"])
+
+
+def test_dry_run_lists_the_grid_and_writes_nothing(tmp_path, capsys, make_toys):
+    notebooks = make_toys(tmp_path / "nb", names=("00_alpha", "01_beta"))
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("name: t\nprofile: smoke\ngrid: {method: [simclr, vicreg]}\nseeds: [0, 1]\n")
+    argv = ["--experiment", str(exp), "--notebooks", str(notebooks), "--dry-run"]
+    assert run.main([*argv, "--reports", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    assert "6 executed copies planned (device=cpu, smoke=True)" in out
+    assert "01_beta__seed-1_method-vicreg: {'seed': 1, 'method': 'vicreg'}" in out
+    assert not (tmp_path / "rep").exists()
