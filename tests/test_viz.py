@@ -248,6 +248,8 @@ def test_plot_hours_from_intime_counts_stay_image_pairs():
     assert ihm.get_title() == "ihm\n2 stay-image pairs"
     assert [ln.get_xdata()[0] for ln in ihm.lines] == [48]  # the 48 h window end
     assert len(dec.lines) == 0
+    stacked = viz.plot_hours_from_intime(cohorts, ncols=1).axes
+    assert stacked[0].get_position().y0 > stacked[1].get_position().y0  # one per row
 
 
 def test_stay_explorer_lists_stays_with_images(ehr, images):

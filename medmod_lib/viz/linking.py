@@ -83,7 +83,7 @@ def plot_linking_windows(
     return fig
 
 
-def plot_hours_from_intime(cohorts: Mapping[str, Any], *, bins: int = 24) -> Figure:
+def plot_hours_from_intime(cohorts: Mapping[str, Any], *, bins: int = 24, ncols: int = 3) -> Figure:
     """Histogram of X-ray time since ICU admission, one panel per cohort.
 
     Each linked (stay, image) pair counts once, so the hourly tasks (where one
@@ -92,12 +92,19 @@ def plot_hours_from_intime(cohorts: Mapping[str, Any], *, bins: int = 24) -> Fig
     Args:
         cohorts: name -> :class:`~medmod_lib.linking.Cohort` (EHR-linked modes).
         bins: histogram bins per panel.
+        ncols: panels per row.
     """
     names = [n for n, c in cohorts.items() if "hours_from_intime" in c.samples]
     if not names:
         raise ValueError("no cohort has linked images (hours_from_intime)")
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    ncols = min(ncols, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), squeeze=False, layout="constrained"
+    )
+    for ax in axes.flat[len(names) :]:
+        ax.remove()
+    for ax, name in zip(axes.flat, names, strict=False):
         cohort = cohorts[name]
         linked = cohort.samples.dropna(subset=["hours_from_intime"])
         pairs = linked.drop_duplicates(["stay_id", "dicom_id"])["hours_from_intime"]
@@ -105,7 +112,7 @@ def plot_hours_from_intime(cohorts: Mapping[str, Any], *, bins: int = 24) -> Fig
         if cohort.rule.window_end == "intime+48h":
             ax.axvline(48, color="crimson", ls="--", lw=1)
         ax.set_title(f"{name}\n{len(pairs)} stay-image pairs", fontsize=9)
-        ax.set_xlabel("hours since ICU admission")
-    axes[0, 0].set_ylabel("images")
-    fig.tight_layout()
+        ax.set_xlabel("hours since ICU admission", fontsize=9)
+    for row in axes[:, :1].flat:
+        row.set_ylabel("images")
     return fig
