@@ -67,6 +67,7 @@ def plot_flow(table: pd.DataFrame, *, split: str = "all"):
         col_wrap=2,
         height=2.6,
         aspect=2.0,
+        sharex=False,  # a shared axis hides small cohorts next to hourly ones
         sharey=False,
         color="#4c72b0",
     )
