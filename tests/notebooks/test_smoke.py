@@ -1,4 +1,4 @@
-"""Every numbered notebook, in order, in smoke mode through nbval (--nbval-lax).
+"""Every numbered notebook (then the template), in smoke mode through nbval (--nbval-lax).
 
 One test per notebook, so a failure names it. The notebooks share one output
 folder (02 leaves checkpoints that 03 uses) and the session's synthetic data.
@@ -17,7 +17,8 @@ from medmod_lib.runner import nbtest
 from medmod_lib.runner.execute import discover_notebooks
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NUMBERED = list(discover_notebooks(NOTEBOOKS).values())
+# The template runs too: authors copy it, and its checked cell tests the mechanism.
+NUMBERED = [*discover_notebooks(NOTEBOOKS).values(), NOTEBOOKS / "_template.ipynb"]
 
 pytestmark = pytest.mark.notebooks
 
