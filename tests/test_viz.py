@@ -123,6 +123,10 @@ def test_stays_with_images_and_pick_stay(ehr, images):
     # capped counts tie (1 each): the shorter stay wins
     assert viz.pick_stay(ehr, images, cap=1) == 101
     assert viz.pick_stay(ehr, images[images["subject_id"] == 2]) == 102
+    # studies, not images, count: two images of one study rank below two studies
+    extra = _images([("x1", 2, 61, "AP", 4.0), ("x2", 2, 62, "AP", 5.0)])
+    one_study = images.assign(study_id=images["study_id"].where(images["subject_id"] != 1, 51))
+    assert viz.pick_stay(ehr, pd.concat([one_study, extra], ignore_index=True)) == 102
     with pytest.raises(ValueError, match="No cohort stay has an X-ray"):
         viz.pick_stay(ehr, images[images["dicom_id"] == "after"])
 

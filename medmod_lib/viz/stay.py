@@ -102,6 +102,14 @@ def stay_images(
     return pairs.drop(columns="sample")
 
 
+def _in_stay_pairs(
+    ehr: ProcessedEHR, images: pd.DataFrame, views: Sequence[str] | None
+) -> pd.DataFrame:
+    all_views = tuple(images["ViewPosition"].dropna().unique())
+    rule = LinkingRule.for_task(Task.PHENOTYPING, views=views or all_views, choice="all")
+    return rule.link(ehr.stays.set_index(ehr.stays["stay_id"].rename("sample")), images)
+
+
 def stays_with_images(
     ehr: ProcessedEHR, images: pd.DataFrame, *, views: Sequence[str] | None = None
 ) -> pd.Series:
@@ -110,10 +118,7 @@ def stays_with_images(
     Returns:
         Counts indexed by ``stay_id``, sorted by ``stay_id``.
     """
-    all_views = tuple(images["ViewPosition"].dropna().unique())
-    rule = LinkingRule.for_task(Task.PHENOTYPING, views=views or all_views, choice="all")
-    stays = ehr.stays.set_index(ehr.stays["stay_id"].rename("sample"))
-    pairs = rule.link(stays, images)
+    pairs = _in_stay_pairs(ehr, images, views)
     return pairs.groupby("sample").size().rename_axis("stay_id").rename("images").sort_index()
 
 
@@ -122,16 +127,17 @@ def pick_stay(
 ) -> int:
     """A stay worth showing, chosen deterministically: one with X-rays taken during the stay.
 
-    Ranks stays by the number of in-stay images (counted up to ``cap``), then
-    the shorter stay (a readable timeline), then the smaller ``stay_id``.
+    Ranks stays by the number of X-ray studies during the stay (counted up to
+    ``cap``), then the shorter stay (a readable timeline), then the smaller ``stay_id``.
 
     Raises:
         ValueError: no cohort stay has an image during the stay.
     """
-    counts = stays_with_images(ehr, images, views=views)
-    if counts.empty:
+    pairs = _in_stay_pairs(ehr, images, views)
+    if pairs.empty:
         raise ValueError("No cohort stay has an X-ray taken during the stay (check the data root)")
-    ranked = ehr.stays.join(counts.clip(upper=cap).rename("n"), on="stay_id", how="inner")
+    studies = pairs.groupby("sample")["study_id"].nunique().clip(upper=cap).rename("n")
+    ranked = ehr.stays.join(studies, on="stay_id", how="inner")
     ranked = ranked.sort_values(["n", "los", "stay_id"], ascending=[False, True, True])
     return int(ranked["stay_id"].iloc[0])
 
