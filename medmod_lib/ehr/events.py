@@ -63,7 +63,21 @@ def value_strings(ch: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def _sort(ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    order = np.lexsort((ev["v"], ev["itemid"], ev["ch"], ev["hours"], ev["stay_id"]))
+    """Sort by (stay, time, channel, itemid, value) with one int64 key + value."""
+    stays, stay_idx = np.unique(ev["stay_id"], return_inverse=True)
+    items, item_idx = np.unique(ev["itemid"], return_inverse=True)
+    secs = np.rint(ev["hours"] * 3600.0).astype(np.int64)
+    fits = len(ev["v"]) == 0 or (
+        len(stays) < 2**13 and len(items) < 2**6 and np.abs(secs).max() < 2**32
+    )
+    if fits:
+        key = stay_idx.astype(np.int64) << 50
+        key |= (secs + 2**32) << 11
+        key |= ev["ch"].astype(np.int64) << 6
+        key |= item_idx.astype(np.int64)
+        order = np.lexsort((ev["v"], key))
+    else:
+        order = np.lexsort((ev["v"], ev["itemid"], ev["ch"], ev["hours"], ev["stay_id"]))
     return {k: a[order] for k, a in ev.items()}
 
 

@@ -76,7 +76,9 @@ def _check_out(out: Path, raw: Path) -> None:
 
 def _chunks(reader: MimicIVReader, stay_ids: np.ndarray, chunk_events: int) -> list[np.ndarray]:
     """Split sorted ``stay_ids`` into runs of whole stays with about ``chunk_events`` events."""
-    counts = reader.sql(f"SELECT stay_id, count(*) AS n FROM {EVENTS_TABLE} GROUP BY stay_id")
+    counts = reader.sql(
+        f"SELECT stay_id, count(*) AS n FROM {EVENTS_TABLE} WHERE ok GROUP BY stay_id"
+    )
     n = counts.set_index("stay_id")["n"].reindex(stay_ids, fill_value=0).to_numpy()
     group = np.cumsum(n) // max(int(chunk_events), 1)
     return [stay_ids[group == g] for g in np.unique(group)]

@@ -142,6 +142,7 @@ def _item_table(reader: MimicIVReader, config: VariableConfig, stats: ExtractSta
 
 
 def _raw_select(ids: list[int], cat_ids: list[int], extra: str) -> str:
+    """Parse, filter by itemid and flag bad cells of a chart/lab scan (``{scan}`` placeholder)."""
     fmt = TIMESTAMP_SQL_FORMAT
     cats = ", ".join(str(i) for i in cat_ids) or "NULL"
     return f"""
@@ -156,15 +157,62 @@ def _raw_select(ids: list[int], cat_ids: list[int], extra: str) -> str:
               FROM {{scan}} WHERE itemid IN ({", ".join(str(i) for i in ids)}))"""
 
 
-def _count_bad(reader: MimicIVReader, table: str, src: str, skips: SkipLog) -> None:
-    for col, reason in (("t_bad", "unparseable charttime"), ("vn_bad", "non-numeric valuenum")):
-        df = reader.sql(
-            f"SELECT count({col}) AS n, "
-            f"(list({col}) FILTER (WHERE {col} IS NOT NULL))[1:5] AS ex FROM {src}"
-        )
-        ex = df["ex"].iloc[0]
-        examples = [str(e) for e in ex] if isinstance(ex, (list, np.ndarray)) else []
-        skips.add(table, reason, int(df["n"].iloc[0]), examples)
+def _convert_select(source: str, config: VariableConfig) -> str:
+    """Numbers, unit conversions, category codes and the ``ok`` flag over ``source``.
+
+    ``source`` yields ``stay_id, hours, itemid, vn, value, t_bad, vn_bad, status``
+    (``status`` is ``'ok'`` for rows of cohort stays with a valid time).
+    """
+    conv = " ".join(f"WHEN {i} THEN {e.format(v='v1')}" for i, e in CONVERSIONS.items())
+    rescale = " ".join(
+        f"WHEN {CHANNEL_CODE[ch]} THEN {e.format(v='v0')}" for ch, e in RESCALE.items()
+    )
+    crr_values = reference.possible_values(CRR)
+    crr = " ".join(
+        f"WHEN starts_with(norm, '{p}') THEN {crr_values.index(v)}" for p, v in CRR_PREFIXES.items()
+    )
+    in_range = "(r.lo IS NULL OR (x.v BETWEEN r.lo AND r.hi))" if config.range_filter else "TRUE"
+    return f"""
+        SELECT x.stay_id, x.hours, x.itemid, x.ch, x.v, x.categorical, x.status,
+               x.t_bad, x.vn_bad,
+               x.status = 'ok' AND x.v IS NOT NULL AND {in_range} AS ok,
+               CASE WHEN x.status = 'ok' AND x.v IS NULL THEN coalesce(x.value, '<empty>')
+               END AS bad
+        FROM (
+          SELECT e.stay_id, e.hours, e.itemid, i.ch, i.categorical, e.status, e.t_bad,
+            e.vn_bad, e.value,
+            CASE WHEN e.status <> 'ok' THEN NULL
+                 WHEN i.categorical THEN CAST(
+                   CASE WHEN i.channel = '{CRR}' THEN (CASE {crr} END) ELSE m.code END AS DOUBLE)
+                 ELSE (CASE i.ch {rescale} ELSE v0 END) END AS v
+          FROM (SELECT *, CASE itemid {conv} ELSE v1 END AS v0, {_sql_norm("value")} AS norm
+                FROM (SELECT *, coalesce(vn, TRY_CAST(value AS DOUBLE)) AS v1 FROM ({source}))) e
+          JOIN items i USING (itemid)
+          LEFT JOIN medmod_catmap_df m ON i.categorical AND m.ch = i.ch AND m.key = e.norm
+        ) x LEFT JOIN medmod_ranges_df r USING (ch)"""
+
+
+def _register(reader: MimicIVReader, stays: pd.DataFrame, items: pd.DataFrame) -> None:
+    con = reader.con
+    con.register("medmod_items_df", items)
+    con.execute("CREATE OR REPLACE TEMP TABLE items AS SELECT * FROM medmod_items_df")
+    cohort = stays[["stay_id", "subject_id", "hadm_id", "intime", "outtime"]]
+    con.register("medmod_cohort_df", cohort)
+    con.execute("CREATE OR REPLACE TEMP TABLE cohort AS SELECT * FROM medmod_cohort_df")
+    icu_ids = reader.sql(f"SELECT DISTINCT stay_id FROM {reader.scan('icustays', ['stay_id'])}")
+    con.register("medmod_icu_df", icu_ids)
+    con.execute("CREATE OR REPLACE TEMP TABLE all_stays AS SELECT * FROM medmod_icu_df")
+    con.register("medmod_catmap_df", category_map())
+    rng = reference.variable_ranges()[["OUTLIER LOW", "OUTLIER HIGH"]]
+    rng = rng.loc[[c for c in CHANNELS if not reference.is_categorical(c)]]
+    ranges = pd.DataFrame(
+        {
+            "ch": [CHANNEL_CODE[c] for c in rng.index],
+            "lo": rng["OUTLIER LOW"].to_numpy(float),
+            "hi": rng["OUTLIER HIGH"].to_numpy(float),
+        }
+    ).astype({"ch": "int16"})
+    con.register("medmod_ranges_df", ranges)
 
 
 def extract_events(
@@ -173,13 +221,13 @@ def extract_events(
     config: VariableConfig | None = None,
     skips: SkipLog | None = None,
 ) -> ExtractStats:
-    """Build the DuckDB table ``medmod_events(stay_id, hours, itemid, ch, v)``.
+    """Build the DuckDB table ``medmod_events`` in one pass over chartevents and labevents.
 
-    ``ch`` is the channel's index in :func:`reference.channels`; ``v`` the
-    value after unit conversion (continuous channels) or the category index
-    in the config's one-hot order (categorical channels). Rows that fail a
-    rule are counted in ``skips`` and excluded by :func:`fetch_events`.
-    Duplicates, same-time values, GCS total and the per-channel counts are
+    Per row: ``stay_id, hours`` (from intime), ``itemid``, ``ch`` (index in
+    :func:`reference.channels`), ``v`` (value after unit conversion, or the
+    category index in the config's one-hot order) and ``ok`` (kept). Rows
+    that fail a rule are counted in ``skips``; :func:`fetch_events` returns
+    the kept ones. Duplicates, same-time values and the GCS total are
     handled per chunk by :func:`medmod_lib.ehr.events.clean_chunk`.
 
     Args:
@@ -191,37 +239,30 @@ def extract_events(
     config = config or VariableConfig()
     skips = skips if skips is not None else SkipLog()
     stats = ExtractStats()
-    con = reader.con
     items = _item_table(reader, config, stats)
-    con.register("medmod_items_df", items)
-    con.execute("CREATE OR REPLACE TEMP TABLE items AS SELECT * FROM medmod_items_df")
-    cohort = stays[["stay_id", "subject_id", "hadm_id", "intime", "outtime"]]
-    con.register("medmod_cohort_df", cohort)
-    con.execute("CREATE OR REPLACE TEMP TABLE cohort AS SELECT * FROM medmod_cohort_df")
-    icu_ids = reader.sql(f"SELECT DISTINCT stay_id FROM {reader.scan('icustays', ['stay_id'])}")
-    con.register("medmod_icu_df", icu_ids)
-    con.execute("CREATE OR REPLACE TEMP TABLE all_stays AS SELECT * FROM medmod_icu_df")
-
+    _register(reader, stays, items)
     cat_ids = items.loc[items["categorical"], "itemid"].tolist()
     chart_ids = items.loc[items["table"] == "chartevents", "itemid"].tolist()
     need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
-    reader.load("chartevents", need, _raw_select(chart_ids, cat_ids, "stay_id,"), "chart")
-    _count_bad(reader, "chartevents", "chart", skips)
-    c = reader.sql(
-        """SELECT count(*) AS n,
-            count(*) FILTER (WHERE a.stay_id IS NULL) AS outside,
-            count(*) FILTER (WHERE a.stay_id IS NOT NULL AND k.stay_id IS NULL) AS not_cohort
-        FROM chart e LEFT JOIN all_stays a USING (stay_id) LEFT JOIN cohort k USING (stay_id)"""
-    ).iloc[0]
-    stats.chartevents_rows = int(c["n"])
-    skips.add("chartevents", "stay_id missing or not in icustays (outside any stay)", c["outside"])
-    skips.add("chartevents", "stay not in the cohort (cohort filter, expected)", c["not_cohort"])
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE ev0 AS
-        SELECT e.stay_id, epoch(e.t - k.intime) / 3600.0 AS hours, e.itemid, e.vn, e.value
-        FROM chart e JOIN cohort k USING (stay_id) WHERE e.t IS NOT NULL"""
+    chart = f"""
+        SELECT e.stay_id, epoch(e.t - k.intime) / 3600.0 AS hours, e.itemid, e.vn, e.value,
+               e.t_bad, e.vn_bad,
+               CASE WHEN a.stay_id IS NULL THEN 'outside'
+                    WHEN k.stay_id IS NULL THEN 'not_cohort'
+                    WHEN e.t IS NULL THEN 'bad_time' ELSE 'ok' END AS status
+        FROM ({_raw_select(chart_ids, cat_ids, "stay_id,")}) e
+        LEFT JOIN cohort k USING (stay_id) LEFT JOIN all_stays a USING (stay_id)"""
+    reader.load("chartevents", need, _convert_select(chart, config), EVENTS_TABLE)
+    st = reader.sql(f"SELECT status, count(*) AS n FROM {EVENTS_TABLE} GROUP BY status")
+    st = dict(zip(st["status"], st["n"].astype(int), strict=True))
+    stats.chartevents_rows = int(sum(st.values()))
+    skips.add(
+        "chartevents", "stay_id missing or not in icustays (outside any stay)", st.get("outside", 0)
     )
-    con.execute("DROP TABLE chart")
+    skips.add(
+        "chartevents", "stay not in the cohort (cohort filter, expected)", st.get("not_cohort", 0)
+    )
+    _count_bad(reader, "chartevents", EVENTS_TABLE, skips)
 
     lab_ids = items.loc[items["table"] == "labevents", "itemid"].tolist()
     if config.use_labevents and lab_ids:
@@ -235,73 +276,43 @@ def extract_events(
             "labevents",
         )
         _count_bad(reader, "labevents", "lab", skips)
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE labm AS
-            SELECT k.stay_id, epoch(l.t - k.intime) / 3600.0 AS hours, l.itemid, l.vn, l.value
+        labs = """
+            SELECT k.stay_id, epoch(l.t - k.intime) / 3600.0 AS hours, l.itemid, l.vn, l.value,
+                   NULL AS t_bad, NULL AS vn_bad, 'ok' AS status
             FROM lab l JOIN cohort k
               ON l.subject_id = k.subject_id AND l.t BETWEEN k.intime AND k.outtime
              AND (l.hadm_id IS NULL OR l.hadm_id = k.hadm_id)"""
-        )
-        n = reader.sql("SELECT (SELECT count(*) FROM lab) AS n, (SELECT count(*) FROM labm) AS m")
-        stats.labevents_rows = int(n["n"].iloc[0])
+        n_before = int(reader.sql(f"SELECT count(*) AS n FROM {EVENTS_TABLE}")["n"].iloc[0])
+        reader.execute(f"INSERT INTO {EVENTS_TABLE} " + _convert_select(labs, config))
+        n_after = int(reader.sql(f"SELECT count(*) AS n FROM {EVENTS_TABLE}")["n"].iloc[0])
+        stats.labevents_rows = int(reader.sql("SELECT count(*) AS n FROM lab")["n"].iloc[0])
         skips.add(
             "labevents",
             "not within a cohort ICU stay (expected: most labs are outside the ICU)",
-            int(n["n"].iloc[0] - n["m"].iloc[0]),
+            stats.labevents_rows - (n_after - n_before),
         )
-        con.execute("INSERT INTO ev0 SELECT * FROM labm")
-        con.execute("DROP TABLE lab; DROP TABLE labm")
-    _convert(reader, config, stats, skips)
+        reader.execute("DROP TABLE lab")
+    _count_values(reader, stats, skips)
     return stats
 
 
-def _convert(
-    reader: MimicIVReader, config: VariableConfig, stats: ExtractStats, skips: SkipLog
-) -> None:
-    """ev0 -> medmod_events: numbers, conversions, category codes, range flags."""
-    con = reader.con
-    conv = " ".join(f"WHEN {i} THEN {e.format(v='v1')}" for i, e in CONVERSIONS.items())
-    rescale = " ".join(
-        f"WHEN {CHANNEL_CODE[ch]} THEN {e.format(v='v0')}" for ch, e in RESCALE.items()
-    )
-    con.register("medmod_catmap_df", category_map())
-    crr_values = reference.possible_values(CRR)
-    crr = " ".join(
-        f"WHEN starts_with(norm, '{p}') THEN {crr_values.index(v)}" for p, v in CRR_PREFIXES.items()
-    )
-    rng = reference.variable_ranges()[["OUTLIER LOW", "OUTLIER HIGH"]]
-    rng = rng.loc[[c for c in CHANNELS if not reference.is_categorical(c)]]
-    rng = pd.DataFrame(
-        {
-            "ch": [CHANNEL_CODE[c] for c in rng.index],
-            "lo": rng["OUTLIER LOW"].to_numpy(float),
-            "hi": rng["OUTLIER HIGH"].to_numpy(float),
-        }
-    ).astype({"ch": "int16"})
-    con.register("medmod_ranges_df", rng)
-    in_range = "(r.lo IS NULL OR (v BETWEEN r.lo AND r.hi))" if config.range_filter else "TRUE"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} AS
-        SELECT x.*, x.v IS NOT NULL AND {in_range} AS ok,
-               CASE WHEN x.v IS NULL THEN coalesce(x.value, '<empty>') END AS bad
-        FROM (
-          SELECT e.stay_id, e.hours, e.itemid, i.ch, e.value, i.categorical,
-            CASE WHEN i.categorical THEN
-                 CAST(CASE WHEN i.channel = '{CRR}' THEN (CASE {crr} END) ELSE m.code END AS DOUBLE)
-            ELSE (CASE i.ch {rescale} ELSE v0 END) END AS v
-          FROM (SELECT *, CASE itemid {conv} ELSE v1 END AS v0,
-                       {_sql_norm("value")} AS norm
-                FROM (SELECT *, coalesce(vn, TRY_CAST(value AS DOUBLE)) AS v1 FROM ev0)) e
-          JOIN items i USING (itemid)
-          LEFT JOIN medmod_catmap_df m ON i.categorical AND m.ch = i.ch AND m.key = e.norm
-        ) x LEFT JOIN medmod_ranges_df r USING (ch)"""
-    )
-    con.execute("DROP TABLE ev0")
+def _count_bad(reader: MimicIVReader, table: str, src: str, skips: SkipLog) -> None:
+    for col, reason in (("t_bad", "unparseable charttime"), ("vn_bad", "non-numeric valuenum")):
+        df = reader.sql(
+            f"SELECT count({col}) AS n, "
+            f"(list({col}) FILTER (WHERE {col} IS NOT NULL))[1:5] AS ex FROM {src}"
+        )
+        ex = df["ex"].iloc[0]
+        examples = [str(e) for e in ex] if isinstance(ex, (list, np.ndarray)) else []
+        skips.add(table, reason, int(df["n"].iloc[0]), examples)
+
+
+def _count_values(reader: MimicIVReader, stats: ExtractStats, skips: SkipLog) -> None:
     per = reader.sql(
-        f"""SELECT ch, categorical, count(*) FILTER (WHERE v IS NULL) AS nbad,
+        f"""SELECT ch, categorical, count(bad) AS nbad,
                count(*) FILTER (WHERE v IS NOT NULL AND NOT ok) AS out,
                (list(bad) FILTER (WHERE bad IS NOT NULL))[1:5] AS ex
-        FROM {EVENTS_TABLE} GROUP BY ch, categorical ORDER BY ch"""
+        FROM {EVENTS_TABLE} WHERE status = 'ok' GROUP BY ch, categorical ORDER BY ch"""
     )
     for r in per.itertuples():
         ch = CHANNELS[int(r.ch)]
@@ -313,7 +324,7 @@ def _convert(
             skips.add("events", f"{ch} outside the physiological range (range_filter)", int(r.out))
     unknown = reader.sql(
         f"""SELECT ch, bad, count(*) AS n FROM {EVENTS_TABLE}
-        WHERE categorical AND v IS NULL GROUP BY ALL ORDER BY ch, n DESC, bad"""
+        WHERE categorical AND bad IS NOT NULL GROUP BY ALL ORDER BY ch, n DESC, bad"""
     )
     for ch, grp in unknown.groupby("ch"):
         stats.unknown_values[CHANNELS[int(ch)]] = {str(r.bad): int(r.n) for r in grp.itertuples()}

@@ -180,3 +180,18 @@ def test_output_inside_raw_data_is_refused(tmp_path):
 def test_processed_folder_needs_a_manifest(tmp_path):
     with pytest.raises(FileNotFoundError, match="medmod_lib.prepare"):
         ProcessedEHR(tmp_path)
+
+
+def test_cli_builds_the_requested_tasks(tmp_path, capsys):
+    from medmod_lib.prepare import main
+
+    stays, rows, labs = _population()
+    root = write_release(tmp_path / "raw", stays, rows, labs, DIAG)
+    ehr = main(
+        ["--mimic-iv", str(root), "--out", str(tmp_path / "cli"), "--tasks", "phenotyping"]
+        + ["--seed", "3", "--reference-variables"]
+    )
+    assert ehr.tasks == ["phenotyping"]
+    assert ehr.manifest["parameters"]["seed"] == 3
+    assert ehr.manifest["counts"]["events_per_channel"]["Glascow coma scale total"] == 0
+    assert "Cohort flow" in capsys.readouterr().out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 
+import pandas as pd
 import pytest
 from mimic_tables import chart, stay, write_release
 
@@ -69,3 +70,19 @@ def test_non_integer_id_is_an_error_naming_the_file(tmp_path):
     reader = MimicIVReader(root)
     with pytest.raises(MimicSchemaError, match="chartevents.csv.gz"):
         reader.sql(f"SELECT * FROM {reader.scan('chartevents', ['itemid'])}", "chartevents")
+
+
+def test_chunked_gzip_stream_equals_direct_read(tmp_path):
+    rows = [chart(1, h / 7, 220045, 60 + h) for h in range(300)]
+    rows.append({**chart(1, 50, 223900, 'Confused, "quoted"')})
+    root = write_release(tmp_path, [stay(1)], rows)
+    reader = MimicIVReader(root)
+    need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
+    select = "SELECT * FROM {scan}"
+    reader.load("chartevents", need, select, "direct")
+    reader.load("chartevents", need, select, "chunked", chunk_bytes=512)
+    a = reader.sql("SELECT * FROM direct ORDER BY charttime, itemid")
+    b = reader.sql("SELECT * FROM chunked ORDER BY charttime, itemid")
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 301
+    reader.close()
