@@ -11,21 +11,18 @@ whole: queries filter on ``itemid`` and project columns inside the CSV scan.
 from __future__ import annotations
 
 import gzip
-import queue
 import tempfile
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 from tqdm.auto import tqdm
 
 from .. import schema
 from ..paths import mimic_iv_root
+from .gzchunks import gzip_chunk_files
 
 #: DuckDB types for the schema kinds. Timestamps and floats stay text until parsed.
 _DUCK_TYPES = {"int": "BIGINT", "float": "VARCHAR", "str": "VARCHAR"}
@@ -178,64 +175,6 @@ class MimicIVReader:
             f"escape='\"', columns={{{types}}}, nullstr='')"
         )
 
-    def _chunk_files(self, table: str, chunk_bytes: int) -> Iterator[Path]:
-        """Decompress ``table``'s ``.csv.gz`` into plain CSV chunk files, each with the header.
-
-        A background thread inflates (pyarrow, GIL released) while DuckDB
-        parses the previous chunk with all its threads; at most two chunks
-        are on disk at a time. Files are deleted once consumed.
-        """
-        src = self.path(table)
-        folder = Path(tempfile.mkdtemp(prefix=f"{table}_", dir=self.temp_dir))
-        todo: queue.Queue = queue.Queue(maxsize=1)
-        failure: list[BaseException] = []
-
-        def produce() -> None:
-            try:
-                with pa.input_stream(str(src), compression="gzip", buffer_size=1 << 22) as fh:
-                    head = b""
-                    while b"\n" not in head:
-                        block = fh.read(1 << 16)
-                        if not block:
-                            break
-                        head += block
-                    cut = head.find(b"\n") + 1
-                    header, rest, k = head[:cut], head[cut:], 0
-                    while True:
-                        block = fh.read(chunk_bytes)
-                        data = rest + block
-                        cut = data.rfind(b"\n") + 1 if block else len(data)
-                        if cut or k == 0:
-                            path = folder / f"{k:05d}.csv"
-                            path.write_bytes(header + data[:cut])
-                            todo.put(path)
-                            k += 1
-                        rest = data[cut:]
-                        if not block:
-                            break
-            except BaseException as err:  # re-raised in the consumer
-                failure.append(err)
-            finally:
-                todo.put(None)
-
-        worker = threading.Thread(target=produce, daemon=True)
-        worker.start()
-        try:
-            while (path := todo.get()) is not None:
-                yield path
-                path.unlink()
-        finally:
-            while worker.is_alive():
-                try:
-                    todo.get(timeout=0.1)
-                except queue.Empty:
-                    pass
-            for leftover in folder.glob("*.csv"):
-                leftover.unlink()
-            folder.rmdir()
-        if failure:
-            raise MimicSchemaError(f"Cannot decompress {src}: {failure[0]}") from failure[0]
-
     def load(
         self, table: str, required: list[str], select: str, target: str, chunk_bytes: int = 1 << 28
     ) -> None:
@@ -258,14 +197,18 @@ class MimicIVReader:
             return
         total = max(1, int(path.stat().st_size * 8 / chunk_bytes) + 1)  # ~8x gzip ratio
         bar = tqdm(total=total, desc=f"reading {table}", unit="chunk")
-        for k, chunk in enumerate(self._chunk_files(table, chunk_bytes)):
-            scan = self.scan(table, required, chunk)
-            head = (
-                f"CREATE OR REPLACE TEMP TABLE {target} AS " if k == 0 else f"INSERT INTO {target} "
-            )
-            self.execute(head + select.format(scan=scan), table)
-            bar.update()
-        bar.close()
+        folder = Path(tempfile.mkdtemp(prefix=f"{table}_", dir=self.temp_dir))
+        try:
+            for k, chunk in enumerate(gzip_chunk_files(path, folder, chunk_bytes)):
+                scan = self.scan(table, required, chunk)
+                head = (
+                    f"INSERT INTO {target} " if k else f"CREATE OR REPLACE TEMP TABLE {target} AS "
+                )
+                self.execute(head + select.format(scan=scan), table)
+                bar.update()
+        finally:
+            bar.close()
+            folder.rmdir()
 
     # -------------------------------------------------------------- database
     @property
