@@ -34,7 +34,7 @@ FACTORS: tuple[str, ...] = ("shared", "lung", "cardiac", "neuro", "metabolic")
 
 #: In-hospital death: logit = intercept + z @ weights + age_per_year * (age - 65).
 MORTALITY_INTERCEPT = -2.75
-MORTALITY_WEIGHTS = np.array([1.0, 0.9, 0.8, 0.9, 0.7])
+MORTALITY_WEIGHTS = np.array([1.0, 1.1, 1.0, 0.9, 0.7])
 MORTALITY_AGE_PER_YEAR = 0.02
 
 #: Fraction of a stay's latent state inherited from the patient's chronic state.
@@ -51,19 +51,19 @@ DETERIORATION_HOURS = 10.0
 #: Continuous charted variables: baseline, effect of each factor (per SD), noise SD,
 #: deterioration shift at death, and clip range (in the benchmark unit).
 VITALS: dict[str, dict[str, object]] = {
-    "Heart Rate": dict(base=86.0, w=[7.0, 1.0, 3.0, 0.0, 1.5], sd=9.0, det=28.0, lo=30, hi=200),
+    "Heart Rate": dict(base=86.0, w=[7.0, 0.3, 0.6, 0.0, 1.5], sd=9.0, det=28.0, lo=30, hi=200),
     "Systolic blood pressure": dict(
         base=120.0, w=[-6.0, 0.0, -1.0, 0.0, -9.0], sd=12.0, det=-35.0, lo=50, hi=230
     ),
-    "Respiratory rate": dict(base=18.0, w=[2.5, 1.0, 0.5, 0.0, 0.5], sd=3.5, det=9.0, lo=4, hi=50),
+    "Respiratory rate": dict(base=18.0, w=[2.5, 0.5, 0.3, 0.0, 0.5], sd=3.5, det=9.0, lo=4, hi=50),
     "Oxygen saturation": dict(
-        base=96.5, w=[-0.5, -0.9, -0.3, 0.0, 0.0], sd=1.8, det=-7.0, lo=60, hi=100
+        base=96.5, w=[-0.5, -0.25, -0.1, 0.0, 0.0], sd=1.8, det=-7.0, lo=60, hi=100
     ),
     "Temperature": dict(base=37.0, w=[0.35, 0.1, 0.0, 0.0, 0.0], sd=0.45, det=-0.6, lo=33, hi=41.5),
     "Glucose": dict(base=135.0, w=[10.0, 0.0, 0.0, 0.0, 38.0], sd=30.0, det=20.0, lo=35, hi=600),
     "pH": dict(base=7.39, w=[-0.025, -0.01, 0.0, 0.0, -0.045], sd=0.035, det=-0.1, lo=6.8, hi=7.7),
     "Fraction inspired oxygen": dict(
-        base=40.0, w=[4.0, 7.0, 1.0, 0.0, 0.0], sd=8.0, det=25.0, lo=21, hi=100
+        base=40.0, w=[4.0, 1.2, 0.3, 0.0, 0.0], sd=8.0, det=25.0, lo=21, hi=100
     ),
 }
 

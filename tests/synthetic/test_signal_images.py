@@ -1,0 +1,128 @@
+"""Planted X-ray signal, measured on the written JPEGs and CSVs (not on latent variables).
+
+Bands are documented in data_cards/synthetic_demo.md ("Planted signal").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from medmod_lib import cxr, paths
+from medmod_lib.synthetic import generate
+
+FINDING_AUROC_MIN = {"Cardiomegaly": 0.85, "Pleural Effusion": 0.78, "Edema": 0.78}
+IMAGE_IHM_AUROC_BAND = (0.62, 0.85)
+FUSED_OVER_IMAGE_MIN = 0.04
+IMAGE_FEATURES = [
+    "Atelectasis",
+    "Cardiomegaly",
+    "Consolidation",
+    "Edema",
+    "Enlarged Cardiomediastinum",
+    "Lung Opacity",
+    "Pleural Effusion",
+    "Pneumonia",
+    "Support Devices",
+]
+
+
+def cv_auroc(x: np.ndarray, y: np.ndarray, c: float, repeats: int = 3) -> float:
+    scores = []
+    for seed in range(repeats):
+        cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+        p = cross_val_predict(
+            LogisticRegression(C=c, max_iter=3000), x, y, cv=cv, method="decision_function"
+        )
+        scores.append(roc_auc_score(y, p))
+    return float(np.mean(scores))
+
+
+@pytest.fixture(scope="module")
+def stays_with_films(tmp_path_factory):
+    """ICU stays >= 48 h with the latest AP film of their first 48 h, pixels, EHR summary."""
+    root = generate(
+        tmp_path_factory.mktemp("imgsignal") / "data",
+        patients=2500,
+        seed=5,
+        image_size=64,
+        progress=False,
+    )
+    iv, cr = paths.mimic_iv_root(root), paths.mimic_cxr_root(root)
+    icu = pd.read_csv(iv / "icu" / "icustays.csv.gz", parse_dates=["intime"])
+    adm = pd.read_csv(
+        iv / "hosp" / "admissions.csv.gz", usecols=["hadm_id", "hospital_expire_flag"]
+    )
+    icu = icu[icu["los"] >= 2].merge(adm, on="hadm_id")
+    films = cxr.load_metadata(root, views=("AP",)).merge(
+        icu[["subject_id", "stay_id", "intime"]], on="subject_id"
+    )
+    inside = (films["study_datetime"] >= films["intime"]) & (
+        films["study_datetime"] <= films["intime"] + pd.Timedelta("48h")
+    )
+    films = films[inside].sort_values("study_datetime").drop_duplicates("stay_id", keep="last")
+    labels = cxr.read_study_labels(root).drop(columns="subject_id")
+    films = films.merge(labels, on="study_id", how="left").merge(
+        icu[["stay_id", "hospital_expire_flag"]], on="stay_id"
+    )
+    pixels = np.stack(
+        [
+            np.asarray(Image.open(cr / p).convert("L").resize((24, 24)), np.float32).ravel()
+            for p in films["path"]
+        ]
+    )
+    pixels = (pixels - pixels.mean(0)) / (pixels.std(0) + 1e-6)
+    ce = pd.read_csv(
+        iv / "icu" / "chartevents.csv.gz",
+        usecols=["stay_id", "charttime", "itemid", "valuenum"],
+        parse_dates=["charttime"],
+    )
+    ce = ce.merge(icu[["stay_id", "intime"]], on="stay_id")
+    ce = ce[(ce["charttime"] - ce["intime"]) <= pd.Timedelta("48h")]
+    ehr = ce.groupby(["stay_id", "itemid"])["valuenum"].agg(["mean", "min", "max"]).unstack()
+    ehr = ehr.loc[:, ehr.notna().mean() > 0.3].reindex(films["stay_id"])
+    ehr = ehr.fillna(ehr.median())
+    ehr = ((ehr - ehr.mean()) / ehr.std()).fillna(0).to_numpy()
+    return films.reset_index(drop=True), pixels, ehr
+
+
+@pytest.mark.slow
+def test_findings_are_visible_in_pixels(stays_with_films):
+    films, pixels, _ = stays_with_films
+    assert len(films) > 800
+    for finding, floor in FINDING_AUROC_MIN.items():
+        y = (films[finding] == 1).to_numpy(int)
+        assert cv_auroc(pixels, y, c=0.05, repeats=1) >= floor, finding
+
+
+@pytest.mark.slow
+def test_mortality_information_is_split_across_modalities(stays_with_films):
+    """X-ray-only predicts death; EHR + X-ray beats X-ray alone and is not worse than EHR alone."""
+    films, pixels, ehr = stays_with_films
+    y = films["hospital_expire_flag"].to_numpy()
+    # Image features: cross-validated finding scores from pixels (an image-only model).
+    image = np.stack(
+        [
+            cross_val_predict(
+                LogisticRegression(C=0.05, max_iter=3000),
+                pixels,
+                (films[f] == 1).to_numpy(int),
+                cv=5,
+                method="decision_function",
+            )
+            for f in IMAGE_FEATURES
+        ],
+        axis=1,
+    )
+    image = (image - image.mean(0)) / image.std(0)
+    auc_image = cv_auroc(image, y, c=0.1)
+    auc_ehr = cv_auroc(ehr, y, c=0.1)
+    auc_fused = cv_auroc(np.hstack([ehr, image]), y, c=0.1)
+    assert IMAGE_IHM_AUROC_BAND[0] <= auc_image <= IMAGE_IHM_AUROC_BAND[1], auc_image
+    assert auc_fused >= auc_image + FUSED_OVER_IMAGE_MIN, (auc_fused, auc_image)
+    assert auc_fused >= auc_ehr - 0.005, (auc_fused, auc_ehr)
