@@ -15,6 +15,7 @@ otherwise::
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -114,6 +115,7 @@ class TaskData:
     val: MultimodalDataset
     test: MultimodalDataset
     collate: MultimodalCollate
+    uncached_images: int = 0
 
     def loader(
         self,
@@ -181,8 +183,18 @@ def task_datasets(
         normalizer = ehr.normalizer(Task.PHENOTYPING)  # whole-stay statistics
     use_ehr = ehr if mode != "radiology" else None
     sets = {}
+    uncached = 0
     for split in ("train", "val", "test"):
         samples = cohort.split(split)
+        if cache is not None and mode != "ehr_only":
+            # A linked image that failed to decode (missing or corrupt JPEG) is
+            # not in the cache: the sample keeps its EHR and counts as unpaired.
+            missing = samples["paired"] & ~samples["dicom_id"].astype(str).map(cache.__contains__)
+            uncached += int(missing.sum())
+            if missing.any():
+                samples = samples.assign(paired=samples["paired"] & ~missing)
+                if mode in ("paired", "radiology"):
+                    samples = samples[samples["paired"]]
         if max_samples is not None and len(samples) > max_samples:
             samples = samples.sample(n=max_samples, random_state=seed).sort_index()
         sets[split] = MultimodalDataset(
@@ -199,9 +211,20 @@ def task_datasets(
             else None,
             max_bins=max_bins,
         )
+    if uncached:
+        warnings.warn(
+            f"{uncached} linked images are not in the image cache (missing or corrupt JPEGs, "
+            "listed in cache.failures); those samples are treated as unpaired",
+            stacklevel=2,
+        )
     collate = MultimodalCollate(
         image_shape=(channels, image_size, image_size), class_labels=task == Task.LENGTH_OF_STAY
     )
     return TaskData(
-        task=task, mode=mode, label_columns=cohort.label_columns, collate=collate, **sets
+        task=task,
+        mode=mode,
+        label_columns=cohort.label_columns,
+        collate=collate,
+        uncached_images=uncached,
+        **sets,
     )

@@ -51,3 +51,47 @@ def test_task_datasets_give_model_batches(synthetic_root, run_dir):
 def test_custom_data_root_without_release_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="MEDMOD_DATA_ROOT"):
         wf.ensure_data(tmp_path)
+
+
+class PartialCache:
+    """A cache that lost one image (as after a corrupt JPEG)."""
+
+    def __init__(self, cache, lost: str):
+        self.cache, self.lost = cache, lost
+
+    def __contains__(self, dicom_id):
+        return dicom_id != self.lost and dicom_id in self.cache
+
+    def get(self, dicom_id):
+        if dicom_id == self.lost:
+            raise KeyError(dicom_id)
+        return self.cache.get(dicom_id)
+
+
+def test_images_missing_from_the_cache_are_counted_not_crashing(synthetic_root, run_dir):
+    ehr = wf.ensure_processed(synthetic_root, run_dir)
+    linked = wf.ensure_linked(ehr, synthetic_root, run_dir)
+    cache = wf.ensure_image_cache(synthetic_root, run_dir, size=64, progress=False)
+    train = linked.cohort("in-hospital-mortality", "partial").split("train")
+    lost = str(train.loc[train["paired"], "dicom_id"].iloc[0])
+    with pytest.warns(UserWarning, match="1 linked images are not in the image cache"):
+        data = wf.task_datasets(
+            linked,
+            ehr,
+            PartialCache(cache, lost),
+            task="in-hospital-mortality",
+            mode="partial",
+            image_size=32,
+        )
+    assert data.uncached_images == 1
+    row = data.train.samples.index[data.train.samples["dicom_id"] == lost][0]
+    assert data.train[row]["image"] is None and not data.train[row]["paired"]
+    paired = wf.task_datasets(
+        linked,
+        ehr,
+        PartialCache(cache, lost),
+        task="in-hospital-mortality",
+        mode="paired",
+        image_size=32,
+    )
+    assert lost not in set(paired.train.samples["dicom_id"])
