@@ -62,23 +62,38 @@ def value_strings(ch: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sort(ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Sort by (stay, time, channel, itemid, value) with one int64 key + value."""
-    stays, stay_idx = np.unique(ev["stay_id"], return_inverse=True)
-    items, item_idx = np.unique(ev["itemid"], return_inverse=True)
+def _order_key(ev: dict[str, np.ndarray]) -> np.ndarray:
+    """One int64 per row ordering (stay, time, channel, itemid); exact for second-resolution times."""
+    # Order-preserving codes (hash factorize, then sorted uniques): O(n), unlike np.unique.
+    stay_idx, stays = pd.factorize(ev["stay_id"], sort=True)
+    item_idx, items = pd.factorize(ev["itemid"], sort=True)
     secs = np.rint(ev["hours"] * 3600.0).astype(np.int64)
     fits = len(ev["v"]) == 0 or (
         len(stays) < 2**13 and len(items) < 2**6 and np.abs(secs).max() < 2**32
     )
-    if fits:
-        key = stay_idx.astype(np.int64) << 50
-        key |= (secs + 2**32) << 11
-        key |= ev["ch"].astype(np.int64) << 6
-        key |= item_idx.astype(np.int64)
-        order = np.lexsort((ev["v"], key))
-    else:
-        order = np.lexsort((ev["v"], ev["itemid"], ev["ch"], ev["hours"], ev["stay_id"]))
-    return {k: a[order] for k, a in ev.items()}
+    if not fits:  # dense ranks of the full lexicographic order instead
+        order = np.lexsort((ev["itemid"], ev["ch"], ev["hours"], ev["stay_id"]))
+        key = np.empty(len(order), np.int64)
+        key[order] = np.arange(len(order))
+        return key
+    key = stay_idx.astype(np.int64) << 50
+    key |= (secs + 2**32) << 11
+    key |= ev["ch"].astype(np.int64) << 6
+    key |= item_idx.astype(np.int64)
+    return key
+
+
+def _sort(ev: dict[str, np.ndarray], drop_duplicates: bool = False) -> tuple[dict, int]:
+    """Sort by (stay, time, channel, itemid); optionally drop exact duplicate rows first."""
+    key = _order_key(ev)
+    rows = np.arange(len(key))
+    n_dup = 0
+    if drop_duplicates and len(key):
+        dup = pd.DataFrame({"k": key, "v": ev["v"]}).duplicated().to_numpy()
+        n_dup = int(dup.sum())
+        rows, key = rows[~dup], key[~dup]
+    order = rows[np.argsort(key)]
+    return {k: a[order] for k, a in ev.items()}, n_dup
 
 
 def _same_as_previous(ev: dict[str, np.ndarray], keys: tuple[str, ...]) -> np.ndarray:
@@ -131,10 +146,7 @@ def clean_chunk(
         The cleaned arrays (``itemid`` 0 for derived rows) and the counts.
     """
     counts = ChunkCounts()
-    ev = _sort(ev)
-    dup = _same_as_previous(ev, ("stay_id", "hours", "ch", "itemid", "v"))
-    counts.duplicates = int(dup.sum())
-    ev = {k: a[~dup] for k, a in ev.items()}
+    ev, counts.duplicates = _sort(ev, drop_duplicates=True)
     first = ~_same_as_previous(ev, ("stay_id", "hours", "ch"))
     group = np.cumsum(first) - 1
     size = np.bincount(group) if len(group) else np.zeros(0, int)
@@ -151,7 +163,7 @@ def clean_chunk(
     if derive_gcs_total:
         extra = _derive_gcs_total(ev)
         counts.gcs_total_derived = len(extra["v"])
-        ev = _sort({k: np.concatenate([ev[k], extra[k]]) for k in ev})
+        ev, _ = _sort({k: np.concatenate([ev[k], extra[k]]) for k in ev})
     counts.per_channel = np.bincount(ev["ch"].astype(np.int64), minlength=len(CHANNELS))
     return ev, counts
 

@@ -244,15 +244,19 @@ def extract_events(
     cat_ids = items.loc[items["categorical"], "itemid"].tolist()
     chart_ids = items.loc[items["table"] == "chartevents", "itemid"].tolist()
     need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
-    chart = f"""
+    # Parse + itemid filter per chunk (cheap); joins and conversions in one parallel pass.
+    reader.load("chartevents", need, _raw_select(chart_ids, cat_ids, "stay_id,"), "chart")
+    chart = """
         SELECT e.stay_id, epoch(e.t - k.intime) / 3600.0 AS hours, e.itemid, e.vn, e.value,
                e.t_bad, e.vn_bad,
                CASE WHEN a.stay_id IS NULL THEN 'outside'
                     WHEN k.stay_id IS NULL THEN 'not_cohort'
                     WHEN e.t IS NULL THEN 'bad_time' ELSE 'ok' END AS status
-        FROM ({_raw_select(chart_ids, cat_ids, "stay_id,")}) e
-        LEFT JOIN cohort k USING (stay_id) LEFT JOIN all_stays a USING (stay_id)"""
-    reader.load("chartevents", need, _convert_select(chart, config), EVENTS_TABLE)
+        FROM chart e LEFT JOIN cohort k USING (stay_id) LEFT JOIN all_stays a USING (stay_id)"""
+    reader.execute(
+        f"CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} AS " + _convert_select(chart, config)
+    )
+    reader.execute("DROP TABLE chart")
     st = reader.sql(f"SELECT status, count(*) AS n FROM {EVENTS_TABLE} GROUP BY status")
     st = dict(zip(st["status"], st["n"].astype(int), strict=True))
     stats.chartevents_rows = int(sum(st.values()))
