@@ -16,28 +16,14 @@ import pandas as pd
 
 from ..metrics import MetricResult, task_metrics
 from ..reference import Task
+from ..runner.results import ALL_COLUMNS
 
-#: Column order of the results CSV. ``seed`` is the training seed; the bootstrap
-#: seed and resample count are stored separately so every interval can be redone.
+#: Column order of the results CSV: the runner's required columns, then the
+#: provenance columns. ``seed`` is the training seed; the bootstrap seed and
+#: resample count are stored separately so every interval can be redone.
 #: ``n_boot_valid``: resamples where the metric was defined (the interval is taken
 #: over those); ``n_skipped``: labels left out of an average (one class only).
-RESULT_COLUMNS: tuple[str, ...] = (
-    "task",
-    "method",
-    "protocol",
-    "modality",
-    "seed",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "n",
-    "test_set",
-    "n_boot",
-    "bootstrap_seed",
-    "n_boot_valid",
-    "n_skipped",
-)
+RESULT_COLUMNS: tuple[str, ...] = ALL_COLUMNS
 
 _DTYPES: dict[str, str] = {
     "task": "string",

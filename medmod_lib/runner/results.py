@@ -28,6 +28,11 @@ RESULT_COLUMNS = (
     "ci_high",
     "n",
 )
+#: Provenance columns that :mod:`medmod_lib.evaluation.results` adds after the
+#: required ones (test set, bootstrap resamples and seed, valid resamples,
+#: labels left out of an average); optional here, kept when present.
+OPTIONAL_COLUMNS = ("test_set", "n_boot", "bootstrap_seed", "n_boot_valid", "n_skipped")
+ALL_COLUMNS = RESULT_COLUMNS + OPTIONAL_COLUMNS
 _KEY = ["task", "method", "protocol", "modality", "metric", "seed"]
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
@@ -38,20 +43,20 @@ def results_dir(output_dir: str | Path) -> Path:
 
 
 def empty_results() -> pd.DataFrame:
-    """An empty table with :data:`RESULT_COLUMNS`."""
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS})
+    """An empty table with :data:`ALL_COLUMNS`."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in ALL_COLUMNS})
 
 
 def _validate(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in RESULT_COLUMNS]
+    extra = [c for c in frame.columns if c not in ALL_COLUMNS]
     if missing or extra:
         raise ValueError(
-            f"{where}: results columns must be exactly {list(RESULT_COLUMNS)}; "
-            f"missing {missing}, unexpected {extra}. Build the table with these columns "
-            "(NaN where a value does not apply, e.g. ci_low without a bootstrap)."
+            f"{where}: results columns must be {list(RESULT_COLUMNS)} (optionally followed by "
+            f"{list(OPTIONAL_COLUMNS)}); missing {missing}, unexpected {extra}. Build the table "
+            "with these columns (NaN where a value does not apply, e.g. ci_low without a bootstrap)."
         )
-    out = frame.loc[:, list(RESULT_COLUMNS)].copy()
+    out = frame.reindex(columns=list(ALL_COLUMNS)).copy()
     for col in ("value", "ci_low", "ci_high"):
         out[col] = pd.to_numeric(out[col], errors="raise")
     return out

@@ -55,3 +55,27 @@ def test_context_save_results_names_the_file_by_notebook_tag_and_seed(tmp_path):
 def test_versions_lists_the_main_libraries():
     v = notebook.versions()
     assert v["torch"].startswith("2.") and set(notebook.VERSIONED) <= set(v)
+
+
+def test_evaluation_rows_with_provenance_columns_are_saved(tmp_path):
+    """Rows from medmod_lib.evaluation (required + provenance columns) go through save_results."""
+    import numpy as np
+
+    from medmod_lib.evaluation import evaluate_predictions
+    from medmod_lib.runner.results import combine_results, save_results
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    rows = evaluate_predictions(
+        "in-hospital-mortality",
+        y,
+        np.clip(0.3 * rng.random(200) + 0.5 * y, 0, 1),
+        method="m",
+        protocol="p",
+        modality="ehr",
+        seed=0,
+        n_boot=20,
+    )
+    path = save_results(rows, tmp_path, "eval")
+    combined = combine_results([path]).table
+    assert combined["n_boot"].eq(20).all() and len(combined) == len(rows)
