@@ -84,9 +84,8 @@ class EventSummary:
 
 
 def los_bucket(hours: np.ndarray | pd.Series) -> np.ndarray:
-    """CustomBins class 0..9 of remaining LOS hours (left-closed day edges x 24)."""
-    edges = np.asarray(reference.LOS_BIN_EDGES_DAYS, dtype=np.float64) * 24.0
-    return np.searchsorted(edges, np.asarray(hours, dtype=np.float64), side="right")
+    """CustomBins class 0..9 of remaining LOS hours (see :func:`reference.los_bin`)."""
+    return np.atleast_1d(reference.los_bin(np.asarray(hours, dtype=np.float64)))
 
 
 def _base(stays: pd.DataFrame) -> pd.DataFrame:
