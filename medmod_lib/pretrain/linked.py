@@ -1,0 +1,425 @@
+"""Pretraining on the linked cohort: paired stays in, reusable checkpoints out.
+
+The pairs are the ``paired`` rows of one task's linked cohort (default: in-hospital
+mortality, MedMod's per-task pretraining set): the training split with the
+``simclr`` image augmentations, the validation split with the deterministic
+``benchmark`` transform. The per-epoch linear probe (MedMod's epoch selection)
+predicts the task's first label from frozen encoder features of the training
+pairs and is scored on the validation pairs.
+
+Checkpoint layout (shared by notebooks 02, 03, 04 and 06 through ``output_dir``)::
+
+    <output_dir>/pretrain/<method>/seed<seed>/
+        best.pt          weights of the selected epoch (always written)
+        last.pt          last epoch + optimizer/scheduler/RNG state (resume)
+        log.csv          per-step, per-epoch and validation rows (loss terms, val_auroc)
+        settings.json    PretrainConfig, data settings, pair counts, monitor, best epoch
+
+Typical use::
+
+    path = ensure_pretrained(ctx.output_dir, "simclr", data_root=ctx.data_root, seed=ctx.seed)
+    model = load_pretrained(path)          # PretrainModel; model.ehr_encoder, model.cxr_encoder
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from torch.utils.data import DataLoader, Subset
+
+from ..reference import Task
+from ..training import distributed as ddp
+from ..training.checkpoint import BEST, LAST, load_model_weights, save_checkpoint
+from .config import PretrainConfig
+from .core import PretrainResult, pretrain
+from .data import PairedCounts, make_loader, paired_subset
+from .model import PretrainModel, build_pretrain_model
+from .probe import Features, make_probe_fn
+
+#: Folder under ``output_dir`` with one sub-folder per method and seed.
+PRETRAIN_DIR = "pretrain"
+SETTINGS_FILE = "settings.json"
+#: Default cohort of the pairs and label of the probe.
+DEFAULT_TASK = "in-hospital-mortality"
+#: Config fields that do not change the weights (ignored when reusing a checkpoint).
+_NOT_COMPARED = ("device", "progress", "num_workers")
+
+
+def pretrain_dir(output_dir: str | Path, method: str, seed: int) -> Path:
+    """``<output_dir>/pretrain/<method>/seed<seed>``: the standard checkpoint folder."""
+    return Path(output_dir) / PRETRAIN_DIR / method / f"seed{int(seed)}"
+
+
+@dataclass(frozen=True)
+class PairData:
+    """How the pairs were built (stored in ``settings.json``, compared on reuse).
+
+    Attributes:
+        task: linked cohort of the pairs and label of the probe.
+        image_size: side of the transformed images.
+        channels: image channels (1 = grey, the kit's cache).
+        max_bins: keep the last ``max_bins`` hours of each EHR window (``None``: all).
+        max_samples: cap each split (seeded) for smoke runs.
+        sample_seed: seed of the capping.
+    """
+
+    task: str = DEFAULT_TASK
+    image_size: int = 224
+    channels: int = 1
+    max_bins: int | None = None
+    max_samples: int | None = None
+    sample_seed: int = 0
+
+
+@dataclass
+class LinkedPairs:
+    """Paired stays of one linked cohort, ready for pretraining and probing.
+
+    Attributes:
+        train: training pairs with augmented images (``simclr`` preset).
+        probe_train: the same pairs with the deterministic ``benchmark`` transform.
+        val: validation pairs (``benchmark`` transform); the probe is scored here.
+        test: test pairs (``benchmark`` transform), for later evaluation only.
+        counts: per split, pairs used and unpaired rows skipped.
+        positives: per split, positives of the probe label among the pairs.
+        label: the probe's label column.
+        settings: how the pairs were built.
+        collate: the batch collate function.
+    """
+
+    train: Subset
+    probe_train: Subset
+    val: Subset
+    test: Subset
+    counts: dict[str, PairedCounts]
+    positives: dict[str, int]
+    label: str
+    settings: PairData
+    collate: Any
+
+    def loader(
+        self, split: str, *, batch_size: int, seed: int = 0, num_workers: int = 0
+    ) -> DataLoader:
+        """Seeded loader over ``train`` (shuffled, last short batch dropped) or another split."""
+        train = split == "train"
+        return make_loader(
+            getattr(self, split),
+            batch_size=batch_size,
+            shuffle=train,
+            seed=seed,
+            num_workers=num_workers,
+            collate_fn=self.collate,
+            drop_last=train,
+        )
+
+    @property
+    def probe_scorable(self) -> bool:
+        """True when the validation pairs hold both classes (else the AUROC is undefined)."""
+        n_val = self.counts["val"].paired
+        return 0 < self.positives["val"] < n_val and self.positives["train"] > 0
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{s}={self.counts[s].paired} ({self.positives[s]} pos)"
+            for s in ("train", "val", "test")
+        )
+        return f"LinkedPairs(task={self.settings.task!r}, label={self.label!r}, {parts})"
+
+
+def linked_pairs(linked, ehr, cache, settings: PairData | None = None) -> LinkedPairs:
+    """Paired stays of ``settings.task`` from the linked cohorts.
+
+    Args:
+        linked: :class:`~medmod_lib.linking.LinkedData`.
+        ehr: :class:`~medmod_lib.ehr.processed.ProcessedEHR`.
+        cache: image cache (e.g. :func:`~medmod_lib.workflow.ensure_image_cache`).
+        settings: how to build the pairs (default :class:`PairData`).
+
+    Returns:
+        The :class:`LinkedPairs`; unpaired rows are counted in ``counts``, never used.
+
+    Raises:
+        ValueError: a split has fewer than two pairs (names the cohort and the fix).
+    """
+    from ..workflow import task_datasets
+
+    s = settings or PairData()
+    task = Task.parse(s.task)
+    if task in (Task.LENGTH_OF_STAY, Task.RADIOLOGY):
+        raise ValueError(
+            f"pretraining pairs need a binary-label EHR task for the probe, got {task.value!r}; "
+            "use in-hospital-mortality, phenotyping or decompensation."
+        )
+    common = dict(
+        task=task,
+        mode="paired",
+        image_size=s.image_size,
+        channels=s.channels,
+        max_bins=s.max_bins,
+        max_samples=s.max_samples,
+        seed=s.sample_seed,
+    )
+    augmented = task_datasets(linked, ehr, cache, preset="simclr", **common)
+    plain = task_datasets(linked, ehr, cache, preset="benchmark", **common)
+    sets, counts, positives = {}, {}, {}
+    label = plain.label_columns[0]
+    for name, source in (
+        ("train", augmented.train),
+        ("probe_train", plain.train),
+        ("val", plain.val),
+        ("test", plain.test),
+    ):
+        try:
+            sets[name], c = paired_subset(source)
+        except ValueError as err:
+            raise ValueError(
+                f"{task.value}/paired, split {name}: {err} Use more data (more patients) or "
+                "another task."
+            ) from err
+        if name != "probe_train":
+            counts[name] = c
+            y = source.samples.iloc[sets[name].indices][label].to_numpy(float)
+            positives[name] = int(np.nansum(y))
+    return LinkedPairs(
+        train=sets["train"],
+        probe_train=sets["probe_train"],
+        val=sets["val"],
+        test=sets["test"],
+        counts=counts,
+        positives=positives,
+        label=label,
+        settings=s,
+        collate=plain.collate,
+    )
+
+
+def _monitor(pairs: LinkedPairs) -> tuple[str, str]:
+    if pairs.probe_scorable:
+        return "val_auroc", "linear-probe validation AUROC"
+    return "val_loss", (
+        f"validation loss: the {pairs.counts['val'].paired} validation pairs have "
+        f"{pairs.positives['val']} positives, so the probe AUROC is undefined"
+    )
+
+
+def pretrain_linked(
+    pairs: LinkedPairs,
+    config: PretrainConfig,
+    *,
+    out_dir: str | Path | None,
+    features: Features = "both",
+) -> PretrainResult:
+    """Pretrain on the training pairs; select the epoch by the probe (or the val loss).
+
+    The monitor is ``val_auroc`` (logistic regression on frozen ``features`` of the
+    training pairs, scored on the validation pairs) when the validation pairs hold
+    both classes, else ``val_loss`` (reported in ``settings.json``). ``best.pt`` is
+    always written; a rerun with the same ``out_dir`` resumes from ``last.pt``.
+
+    Args:
+        pairs: from :func:`linked_pairs`.
+        config: the pretraining run (its ``monitor`` is replaced as described).
+        out_dir: checkpoint folder, usually :func:`pretrain_dir`; ``None``: in memory.
+        features: encoder features of the probe (``"ehr"``, ``"cxr"``, ``"both"``).
+
+    Returns:
+        The :class:`~medmod_lib.pretrain.PretrainResult` (best-epoch weights restored).
+    """
+    monitor, why = _monitor(pairs)
+    config = replace(config, monitor=monitor)
+    bs = config.batch_size
+    train = pairs.loader("train", batch_size=bs, seed=config.seed, num_workers=config.num_workers)
+    if len(train) == 0:
+        raise ValueError(
+            f"{pairs!r}: fewer training pairs than batch_size={bs}; lower the batch size."
+        )
+    val = pairs.loader("val", batch_size=bs, num_workers=config.num_workers)
+    probe = make_probe_fn(
+        pairs.loader("probe_train", batch_size=bs, num_workers=config.num_workers),
+        val,
+        features=features,
+    )
+    result = pretrain(config, train, val, out_dir=out_dir, probe_fn=probe)
+    if out_dir is not None and ddp.current().is_main:
+        out = Path(out_dir)
+        if not (out / BEST).is_file():  # no epoch improved (e.g. NaN scores): keep the last
+            meta = {"epoch": result.fit.last_epoch, "monitor": monitor, "score": None}
+            save_checkpoint(out / BEST, {"model": result.model.state_dict(), **meta})
+        settings = {
+            "pretrain": config.to_dict(),
+            "data": asdict(pairs.settings),
+            "features": features,
+            "monitor": monitor,
+            "monitor_reason": why,
+            "pairs": {s: c.paired for s, c in pairs.counts.items()},
+            "unpaired_skipped": {s: c.unpaired_skipped for s, c in pairs.counts.items()},
+            "positives": pairs.positives,
+            "best_epoch": result.best_epoch,
+            "best_score": _finite(result.best_score),
+            "last_epoch": result.fit.last_epoch,
+            "finished": result.fit.last_epoch >= config.epochs or result.fit.stopped_early,
+        }
+        (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=str) + "\n")
+    return result
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def read_settings(path: str | Path) -> dict[str, Any]:
+    """``settings.json`` of a checkpoint folder (``path`` may be the folder or a file in it)."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    file = folder / SETTINGS_FILE
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"No {SETTINGS_FILE} in {folder}: not a checkpoint folder written by "
+            "medmod_lib.pretrain.pretrain_linked. Run notebooks/02_pretraining or ensure_pretrained."
+        )
+    return json.loads(file.read_text())
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _NOT_COMPARED}
+
+
+def load_pretrained(path: str | Path, *, device: str = "cpu") -> PretrainModel:
+    """Rebuild the :class:`PretrainModel` of a checkpoint and load its weights.
+
+    Args:
+        path: ``best.pt`` (or ``last.pt``, or the folder: ``best.pt`` is used).
+        device: where to put the model.
+
+    Returns:
+        The model in eval mode; ``model.ehr_encoder`` and ``model.cxr_encoder`` are the
+        pretrained encoders.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / BEST
+    settings = read_settings(path)
+    model = build_pretrain_model(PretrainConfig.from_dict(settings["pretrain"]))
+    load_model_weights(model, path)
+    return model.to(device).eval()
+
+
+def ensure_pretrained(
+    output_dir: str | Path,
+    method: str = "simclr",
+    config: PretrainConfig | None = None,
+    *,
+    data_root: str | Path | None = None,
+    seed: int = 0,
+    pairs: PairData | None = None,
+    force: bool = False,
+) -> Path:
+    """The ``best.pt`` of ``method`` at the standard location, pretraining it if needed.
+
+    Reuse rules: with ``config=None`` any finished run of ``method`` and ``seed`` in
+    ``output_dir`` is reused (what notebooks 03/04/06 want: 02's checkpoint); otherwise
+    the stored settings must equal ``config`` (ignoring device, progress, workers) and
+    ``pairs``. An unfinished run with the same settings is resumed. A run with other
+    settings is replaced (its files are overwritten, with a message).
+
+    Args:
+        output_dir: the run's shared folder (``ctx.output_dir``).
+        method: ``"simclr"``, ``"vicreg"`` or ``"align"``.
+        config: settings to train with (default: ``PretrainConfig(method=method, seed=seed)``).
+        data_root: raw data (default: ``$MEDMOD_DATA_ROOT`` or the synthetic data).
+        seed: the run's seed (folder name; the default config's seed).
+        pairs: how to build the pairs (default :class:`PairData`).
+        force: retrain even if a matching checkpoint exists.
+
+    Returns:
+        Path of ``best.pt``.
+    """
+    from .. import workflow
+
+    if config is not None and config.method != method:
+        raise ValueError(f"config.method={config.method!r} but method={method!r}.")
+    out = pretrain_dir(output_dir, method, seed)
+    wanted = config or PretrainConfig(method=method, seed=seed)
+    pairs_settings = pairs or PairData(sample_seed=seed)
+    if (out / SETTINGS_FILE).is_file() and (out / BEST).is_file() and not force:
+        stored = read_settings(out)
+        same = config is None or (
+            _comparable(stored["pretrain"]) == _comparable(wanted.to_dict())
+            and stored["data"] == asdict(pairs_settings)
+        )
+        if same and stored.get("finished"):
+            return out / BEST
+        if same and config is None:  # resume the stored run as it was configured
+            wanted = PretrainConfig.from_dict(stored["pretrain"])
+            pairs_settings = PairData(**stored["data"])
+        elif not same:
+            print(f"ensure_pretrained: {out} holds a run with other settings; replacing it.")
+            force = True
+    if force:
+        for name in (LAST, BEST, SETTINGS_FILE, "log.csv"):
+            (out / name).unlink(missing_ok=True)
+    root = workflow.ensure_data(data_root)
+    ehr = workflow.ensure_processed(root, output_dir)
+    linked = workflow.ensure_linked(ehr, root, output_dir)
+    cache = workflow.ensure_image_cache(root, output_dir, progress=wanted.progress)
+    data = linked_pairs(linked, ehr, cache, pairs_settings)
+    pretrain_linked(data, wanted, out_dir=out)
+    return out / BEST
+
+
+def linked_datasets(
+    output_dir: str | Path,
+    data_root: str | Path | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Data factory of ``python -m medmod_lib.pretrain --config`` on the linked cohort.
+
+    Builds (or reuses) the processed EHR, the linked cohorts and the image cache in
+    ``output_dir`` (rank 0 first under torchrun, the other ranks then reuse them)::
+
+        data:
+          factory: medmod_lib.pretrain.linked:linked_datasets
+          kwargs: {output_dir: outputs/runs/cli, task: in-hospital-mortality, image_size: 224}
+
+    Args:
+        output_dir: folder for the processed data (not the checkpoint folder).
+        data_root: raw data (default: ``$MEDMOD_DATA_ROOT`` or the synthetic data).
+        **settings: :class:`PairData` fields.
+
+    Returns:
+        ``{"train": augmented train pairs, "val": val pairs, "collate_fn": collate}``.
+    """
+    from .. import workflow
+
+    info = ddp.current()
+
+    def build() -> LinkedPairs:
+        root = workflow.ensure_data(data_root)
+        ehr = workflow.ensure_processed(root, output_dir)
+        linked = workflow.ensure_linked(ehr, root, output_dir)
+        cache = workflow.ensure_image_cache(root, output_dir, progress=info.is_main)
+        return linked_pairs(linked, ehr, cache, PairData(**settings))
+
+    if info.is_main:
+        data = build()
+        ddp.barrier()
+    else:
+        ddp.barrier()
+        data = build()
+    if info.is_main:
+        print(data, flush=True)
+    return {"train": data.train, "val": data.val, "collate_fn": data.collate}
+
+
+def history_frame(folder: str | Path) -> pd.DataFrame:
+    """``log.csv`` of a checkpoint folder (per-step, per-epoch and validation rows)."""
+    file = Path(folder) / "log.csv"
+    if not file.is_file():
+        raise FileNotFoundError(f"No log.csv in {folder}; pretrain into this folder first.")
+    return pd.read_csv(file)
