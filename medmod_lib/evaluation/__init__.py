@@ -4,6 +4,8 @@ The protocols (linear evaluation, fine-tuning, supervised baselines) build on
 these and on ``medmod_lib.training``; metrics live in ``medmod_lib.metrics``.
 """
 
+from .features import FeatureSet, extract_features
+from .heads import MODALITIES, EncoderClassifier, FeatureHead, task_loss, task_scores
 from .missing import (
     DEFAULT_FRACTIONS,
     drop_images,
@@ -14,11 +16,38 @@ from .missing import (
 )
 from .plots import plot_pr_curves, plot_reliability, plot_roc_curves, plot_sweep
 from .predict import Predictions, collect_predictions, without_images
+from .protocols import (
+    MONITOR,
+    EncoderSpec,
+    ProtocolConfig,
+    ProtocolResult,
+    compare_results,
+    fine_tune,
+    linear_eval,
+    supervised,
+    train_and_evaluate,
+)
 from .results import RESULT_COLUMNS, append_results, evaluate_predictions, read_results, result_rows
 from .subgroups import AGE_BINS, age_group, race_group, sex_group, subgroup_frame, subgroup_metrics
 
 __all__ = [
     "AGE_BINS",
+    "MODALITIES",
+    "MONITOR",
+    "EncoderClassifier",
+    "EncoderSpec",
+    "FeatureHead",
+    "FeatureSet",
+    "ProtocolConfig",
+    "ProtocolResult",
+    "compare_results",
+    "extract_features",
+    "fine_tune",
+    "linear_eval",
+    "supervised",
+    "task_loss",
+    "task_scores",
+    "train_and_evaluate",
     "Predictions",
     "DEFAULT_FRACTIONS",
     "RESULT_COLUMNS",

@@ -1,0 +1,534 @@
+"""Evaluation protocols: linear probes, fine-tuning and supervised baselines.
+
+All three train through the one loop (:func:`medmod_lib.training.fit`) with the
+same task loss (:func:`~medmod_lib.evaluation.heads.task_loss`), select the
+epoch with the best validation metric (AUROC; macro AUROC for multi-label
+tasks; linear-weighted kappa for length of stay), early-stop on it, restore
+that epoch's weights, and score the test split into tidy result rows
+(:data:`~medmod_lib.evaluation.results.RESULT_COLUMNS`) with seeded bootstrap
+intervals.
+
+=============  ======================================================  =================
+protocol       what trains                                             ``protocol`` value
+=============  ======================================================  =================
+linear_eval    one ``nn.Linear`` on frozen encoder features (cached)   ``linear``
+fine_tune      encoders + ``nn.Linear`` (projection heads unused)      ``finetune``
+supervised     a fusion model / unimodal baseline from scratch         ``supervised``
+=============  ======================================================  =================
+
+X-ray-only models (modality ``"cxr"``, model ``cxr_only``) learn from and are
+scored on the samples that have an image only; their rows say
+``test_set="paired"`` whatever the cohort. The schedule is the loop's
+warm-up + cosine (MedMod used MultiStepLR at 60 %/80 %; both decay the rate
+to a small value by the end).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..devices import resolve_device, seed_everything
+from ..encoders import LSTMEncoder, ResNetEncoder
+from ..fusion import FUSION_MODELS, build_fusion_model
+from ..metrics import N_BOOT, PairedResult, compare_models, task_metrics
+from ..reference import Task
+from ..training import OptimConfig, TrainConfig, fit
+from .features import extract_features
+from .heads import EncoderClassifier, FeatureHead, Modality, num_outputs, task_loss, task_scores
+from .predict import Predictions, collect_predictions
+from .results import evaluate_predictions
+
+#: Validation metric that selects the epoch, per task (a ``task_metrics`` key).
+MONITOR: dict[Task, str] = {
+    Task.IN_HOSPITAL_MORTALITY: "auroc",
+    Task.DECOMPENSATION: "auroc",
+    Task.PHENOTYPING: "auroc_macro",
+    Task.RADIOLOGY: "auroc_macro",
+    Task.LENGTH_OF_STAY: "kappa",
+}
+#: Modality of each supervised model of :data:`medmod_lib.fusion.FUSION_MODELS`.
+MODEL_MODALITY: dict[str, str] = {"ehr_only": "ehr", "cxr_only": "cxr"}
+
+
+@dataclass
+class ProtocolConfig:
+    """Training and scoring settings shared by the protocols.
+
+    Attributes:
+        epochs: maximum epochs (MedMod linear eval 100, fine-tuning 200; MedFuse 50).
+        batch_size: samples per batch (MedMod 256; MedFuse 16).
+        lr: peak learning rate of AdamW (MedMod probe 0.01, fine-tuning 1e-3).
+        weight_decay: AdamW decoupled weight decay.
+        warmup_epochs: linear warm-up before the cosine decay.
+        patience: early-stopping patience on the validation metric (MedMod 30,
+            MedFuse 15); ``None`` trains all epochs (the best epoch is still kept).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
+        amp: mixed precision on CUDA only (``"auto"``, ``"off"``, ...).
+        seed: seeds initialisation, shuffling and augmentation.
+        n_boot: bootstrap resamples of the test intervals (1000).
+        bootstrap_seed: seed of the resamples (stored in every row).
+        max_steps_per_epoch: cap on batches per epoch (smoke runs).
+        grad_clip: max gradient norm, ``None`` = off.
+        progress: tqdm bars.
+    """
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0.0
+    patience: int | None = 10
+    device: str = "auto"
+    amp: str = "auto"
+    seed: int = 0
+    n_boot: int = N_BOOT
+    bootstrap_seed: int = 0
+    max_steps_per_epoch: int | None = None
+    grad_clip: float | None = None
+    progress: bool = True
+
+    def train_config(self, monitor: str) -> TrainConfig:
+        """The loop's settings, monitoring ``val_<monitor>`` (maximised; kappa and AUROC)."""
+        return TrainConfig(
+            epochs=self.epochs,
+            optim=OptimConfig(
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                warmup_epochs=self.warmup_epochs,
+                grad_clip=self.grad_clip,
+            ),
+            device=self.device,
+            amp=self.amp,
+            seed=self.seed,
+            monitor=f"val_{monitor}",
+            mode="max",
+            patience=self.patience,
+            max_steps_per_epoch=self.max_steps_per_epoch,
+            progress=self.progress,
+        )
+
+
+@dataclass
+class EncoderSpec:
+    """Encoders built from scratch for the supervised baselines.
+
+    Attributes:
+        ehr_hidden_dim, ehr_layers, ehr_dropout: LSTM (MedFuse 256, 2, 0.3).
+        cxr_arch: ``"resnet18"`` (CPU) or ``"resnet34"`` (MedFuse/MedMod).
+        cxr_in_channels: 1 (the kit's grey images) or 3.
+    """
+
+    ehr_hidden_dim: int = 128
+    ehr_layers: int = 1
+    ehr_dropout: float = 0.0
+    cxr_arch: str = "resnet18"
+    cxr_in_channels: int = 1
+
+    def build(self) -> tuple[nn.Module, nn.Module]:
+        """Fresh ``(LSTMEncoder, ResNetEncoder)`` with random weights (seed first)."""
+        ehr = LSTMEncoder(76, self.ehr_hidden_dim, self.ehr_layers, self.ehr_dropout)
+        cxr = ResNetEncoder(self.cxr_arch, in_channels=self.cxr_in_channels, weights=None)
+        return ehr, cxr
+
+
+@dataclass
+class ProtocolResult:
+    """One trained model, its test predictions and its tidy result rows.
+
+    Attributes:
+        task, method, protocol, modality, seed, test_set: the row keys.
+        model: batch dict -> logits, best-epoch weights, eval mode.
+        predictions: test labels and probabilities (paired rows only for ``"cxr"``).
+        rows: tidy rows (:data:`~medmod_lib.evaluation.results.RESULT_COLUMNS`).
+        history: the loop's log.
+        best_epoch, best_score: selected epoch and its validation metric
+            (``None`` if the metric was never defined, e.g. one-class validation).
+        label_names: label columns of the task.
+    """
+
+    task: Task
+    method: str
+    protocol: str
+    modality: str
+    seed: int
+    test_set: str
+    model: nn.Module
+    predictions: Predictions
+    rows: pd.DataFrame
+    history: pd.DataFrame
+    best_epoch: int | None
+    best_score: float | None
+    label_names: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """``method/protocol/modality``, e.g. ``simclr/linear/ehr+cxr``."""
+        return f"{self.method}/{self.protocol}/{self.modality}"
+
+    def predict(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        """Probabilities (B, K) of a raw batch dict (for sweeps: ``missing_modality_sweep``)."""
+        device = next(self.model.parameters()).device
+        moved = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        return task_scores(self.task, self.model(moved)).cpu()
+
+
+def _scores_fn(task: Task, model: nn.Module, device: torch.device) -> Callable:
+    def fn(batch: Mapping[str, Any]) -> torch.Tensor:
+        moved = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        return task_scores(task, model(moved)).cpu()
+
+    return fn
+
+
+def _subset(p: Predictions, keep: np.ndarray) -> Predictions:
+    return Predictions(
+        y_true=p.y_true[keep], scores=p.scores[keep], paired=p.paired[keep], stay_id=p.stay_id[keep]
+    )
+
+
+def train_and_evaluate(
+    model: nn.Module,
+    *,
+    task: str | Task,
+    train_loader: Iterable,
+    val_loader: Iterable,
+    test_loader: Iterable,
+    config: ProtocolConfig,
+    method: str,
+    protocol: str,
+    modality: str,
+    test_set: str,
+    label_names: Sequence[str],
+    paired_only: bool = False,
+    los_hours: np.ndarray | None = None,
+    out_dir: str | Path | None = None,
+) -> ProtocolResult:
+    """Train ``model`` (batch -> logits) with the task loss, select on validation, score test.
+
+    Args:
+        model: ``model(batch) -> logits (B, K)``; its trainable parameters are optimised.
+        task: the task (loss, monitor metric, metric set).
+        train_loader, val_loader, test_loader: batch dicts; val/test in a fixed order.
+        config: protocol settings.
+        method, protocol, modality, test_set: the result-row keys.
+        label_names: label columns (phenotype names enable acute/chronic averages).
+        paired_only: learn from and score only rows with ``paired`` True (X-ray only).
+        los_hours: (n_test,) true remaining LOS in hours in test-loader order, so
+            MAD/MSE/MAPE are reported besides kappa (length of stay only).
+        out_dir: checkpoints and ``log.csv`` of the loop (``None``: in memory).
+
+    Returns:
+        A :class:`ProtocolResult` with the best validation epoch's weights.
+    """
+    task = Task.parse(task)
+    metric = MONITOR[task]
+    device = resolve_device(config.device)
+    names = list(label_names)
+
+    def rows_of(batch: Mapping[str, Any]) -> torch.Tensor | None:
+        return batch["paired"].bool() if paired_only else None
+
+    def step(m: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+        return task_loss(task, m(batch), batch, row_mask=rows_of(batch))
+
+    def predictions(m: nn.Module, loader: Iterable, desc: str) -> tuple[Predictions, np.ndarray]:
+        p = collect_predictions(_scores_fn(task, m, device), loader, desc=desc)
+        keep = p.paired if paired_only else np.ones(len(p), bool)
+        return _subset(p, keep), keep
+
+    def val_fn(m: nn.Module, epoch: int) -> dict[str, float]:
+        p, _ = predictions(m, val_loader, "validate")
+        res = task_metrics(task, p.y_true, p.scores, label_names=names, per_label=False, n_boot=0)
+        return {f"val_{metric}": res[metric].value}
+
+    fitted = fit(
+        model,
+        train_loader,
+        config=config.train_config(metric),
+        step_fn=step,
+        out_dir=out_dir,
+        val_fn=val_fn,
+        run_info={"protocol": protocol, "method": method, "modality": modality},
+    )
+    if fitted.best_state is not None:
+        model.load_state_dict(fitted.best_state)
+    model.eval()
+    preds, keep = predictions(model, test_loader, "test")
+    y_true: Any = preds.y_true
+    if task == Task.LENGTH_OF_STAY and los_hours is not None:
+        hours = np.asarray(los_hours, dtype=float)
+        if len(hours) != len(keep):
+            raise ValueError(f"los_hours has {len(hours)} rows; the test loader {len(keep)}")
+        y_true = hours[keep]
+    rows = evaluate_predictions(
+        task,
+        y_true,
+        preds.scores,
+        method=method,
+        protocol=protocol,
+        modality=modality,
+        seed=config.seed,
+        test_set=test_set,
+        label_names=names if task in (Task.PHENOTYPING, Task.RADIOLOGY) else None,
+        n_boot=config.n_boot,
+        bootstrap_seed=config.bootstrap_seed,
+    )
+    return ProtocolResult(
+        task=task,
+        method=method,
+        protocol=protocol,
+        modality=modality,
+        seed=config.seed,
+        test_set=test_set,
+        model=model,
+        predictions=preds,
+        rows=rows,
+        history=fitted.history,
+        best_epoch=fitted.best_epoch,
+        best_score=fitted.best_score,
+        label_names=names,
+    )
+
+
+def _test_set(data: Any, paired_only: bool) -> str:
+    return "paired" if paired_only else str(data.mode)
+
+
+def _los_hours(data: Any) -> np.ndarray | None:
+    if data.task == Task.LENGTH_OF_STAY and "y_true" in data.test.samples:
+        return data.test.samples["y_true"].to_numpy(float)
+    return None
+
+
+def _eval_view(dataset: Any, like: Any) -> Any:
+    """A shallow copy of ``dataset`` with ``like``'s (deterministic) transform."""
+    view = copy.copy(dataset)
+    view.transform = like.transform
+    return view
+
+
+def linear_eval(
+    data: Any,
+    *,
+    ehr_encoder: nn.Module | None,
+    cxr_encoder: nn.Module | None,
+    modality: Modality = "ehr+cxr",
+    method: str = "pretrained",
+    config: ProtocolConfig | None = None,
+    out_dir: str | Path | None = None,
+) -> ProtocolResult:
+    """Linear evaluation: one ``nn.Linear`` on frozen encoder features.
+
+    The encoders are copied, frozen and run once per split on images through
+    the evaluation transform (no augmentation; MedMod linear eval); the linear
+    layer then trains on the cached features.
+
+    Args:
+        data: a :class:`~medmod_lib.workflow.TaskData` (``paired`` cohort for MedMod's
+            protocol; ``partial`` works for ``"ehr"`` and ``"ehr+cxr"``).
+        ehr_encoder, cxr_encoder: pretrained encoders (left unchanged).
+        modality: ``"ehr"``, ``"cxr"`` or ``"ehr+cxr"`` (see :class:`EncoderClassifier`).
+        method: pretraining method, stored in the rows (e.g. ``"simclr"``).
+        config: protocol settings (default :class:`ProtocolConfig`).
+        out_dir: loop checkpoints (``None``: in memory).
+    """
+    config = config or ProtocolConfig()
+    seed_everything(config.seed)
+    clf = EncoderClassifier(
+        ehr_encoder=copy.deepcopy(ehr_encoder),
+        cxr_encoder=copy.deepcopy(cxr_encoder),
+        modality=modality,
+        num_classes=num_outputs(data.task, data.label_columns),
+        freeze_encoders=True,
+    )
+    device = resolve_device(config.device)
+    bs = config.batch_size
+    feats = {
+        split: extract_features(
+            clf,
+            torch.utils.data.DataLoader(
+                _eval_view(getattr(data, split), data.test), batch_size=bs, collate_fn=data.collate
+            ),
+            device=device,
+            desc=f"features {split}",
+        )
+        for split in ("train", "val", "test")
+    }
+    head = FeatureHead(clf.head, modality)
+    paired_only = modality == "cxr"
+    result = train_and_evaluate(
+        head,
+        task=data.task,
+        train_loader=feats["train"].loader(batch_size=bs, shuffle=True, seed=config.seed),
+        val_loader=feats["val"].loader(batch_size=bs, shuffle=False),
+        test_loader=feats["test"].loader(batch_size=bs, shuffle=False),
+        config=config,
+        method=method,
+        protocol="linear",
+        modality=modality,
+        test_set=_test_set(data, paired_only),
+        label_names=data.label_columns,
+        paired_only=paired_only,
+        los_hours=_los_hours(data),
+        out_dir=out_dir,
+    )
+    result.model = clf.eval()  # shares the trained head: predicts raw batches
+    return result
+
+
+def fine_tune(
+    data: Any,
+    *,
+    ehr_encoder: nn.Module | None,
+    cxr_encoder: nn.Module | None,
+    modality: Modality = "ehr+cxr",
+    method: str = "pretrained",
+    config: ProtocolConfig | None = None,
+    out_dir: str | Path | None = None,
+) -> ProtocolResult:
+    """Fine-tuning: copies of the encoders and a linear layer, all trained.
+
+    MedMod freezes its projection heads while fine-tuning; the kit's classifier
+    reads the encoder features directly, so the heads take no part at all.
+
+    Args: as in :func:`linear_eval`.
+    """
+    config = config or ProtocolConfig()
+    seed_everything(config.seed)
+    clf = EncoderClassifier(
+        ehr_encoder=copy.deepcopy(ehr_encoder),
+        cxr_encoder=copy.deepcopy(cxr_encoder),
+        modality=modality,
+        num_classes=num_outputs(data.task, data.label_columns),
+        freeze_encoders=False,
+    )
+    clf.requires_grad_(True)
+    return _train_on_batches(clf, data, config, method, "finetune", modality, out_dir)
+
+
+def supervised(
+    data: Any,
+    name: str,
+    *,
+    encoders: EncoderSpec | None = None,
+    ehr_encoder: nn.Module | None = None,
+    cxr_encoder: nn.Module | None = None,
+    config: ProtocolConfig | None = None,
+    out_dir: str | Path | None = None,
+    **model_kwargs: Any,
+) -> ProtocolResult:
+    """A supervised baseline: a model of :data:`medmod_lib.fusion.FUSION_MODELS` trained on the task.
+
+    Args:
+        data: a :class:`~medmod_lib.workflow.TaskData`.
+        name: ``ehr_only``, ``cxr_only``, ``early``, ``joint``, ``late`` or ``medfuse``.
+        encoders: sizes of fresh random encoders (default :class:`EncoderSpec`).
+        ehr_encoder, cxr_encoder: start from copies of these instead (e.g. pretrained
+            encoders for ``early``, whose encoders are frozen).
+        config: protocol settings.
+        out_dir: loop checkpoints.
+        **model_kwargs: passed to :func:`~medmod_lib.fusion.build_fusion_model`
+            (``missing``, ``fusion_hidden``, ...).
+    """
+    if name not in FUSION_MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(FUSION_MODELS)}")
+    config = config or ProtocolConfig()
+    seed_everything(config.seed)
+    fresh_ehr, fresh_cxr = (encoders or EncoderSpec()).build()
+    model = build_fusion_model(
+        name,
+        ehr_encoder=copy.deepcopy(ehr_encoder) if ehr_encoder is not None else fresh_ehr,
+        cxr_encoder=copy.deepcopy(cxr_encoder) if cxr_encoder is not None else fresh_cxr,
+        num_classes=num_outputs(data.task, data.label_columns),
+        **model_kwargs,
+    )
+    modality = MODEL_MODALITY.get(name, "ehr+cxr")
+    return _train_on_batches(model, data, config, name, "supervised", modality, out_dir)
+
+
+def _train_on_batches(
+    model: nn.Module,
+    data: Any,
+    config: ProtocolConfig,
+    method: str,
+    protocol: str,
+    modality: str,
+    out_dir: str | Path | None,
+) -> ProtocolResult:
+    paired_only = modality == "cxr"
+    bs, seed = config.batch_size, config.seed
+    return train_and_evaluate(
+        model,
+        task=data.task,
+        train_loader=data.loader("train", batch_size=bs, seed=seed),
+        val_loader=data.loader("val", batch_size=bs),
+        test_loader=data.loader("test", batch_size=bs),
+        config=config,
+        method=method,
+        protocol=protocol,
+        modality=modality,
+        test_set=_test_set(data, paired_only),
+        label_names=data.label_columns,
+        paired_only=paired_only,
+        los_hours=_los_hours(data),
+        out_dir=out_dir,
+    )
+
+
+def compare_results(
+    a: ProtocolResult,
+    b: ProtocolResult,
+    *,
+    metric: str | None = None,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+) -> PairedResult:
+    """Paired bootstrap of ``metric(a) - metric(b)`` on the test samples both scored.
+
+    Samples are matched by position when both models scored the same stays in
+    the same order, else by ``stay_id`` (one sample per stay: mortality,
+    phenotyping). An X-ray-only model scores paired samples only, so a fusion
+    model is compared on that subset.
+
+    Args:
+        a, b: results of the same task.
+        metric: default the task's selection metric (:data:`MONITOR`).
+        n_boot, seed: bootstrap settings.
+
+    Raises:
+        ValueError: different tasks, or samples that cannot be matched.
+    """
+    if a.task != b.task:
+        raise ValueError(f"cannot compare {a.task.value} with {b.task.value}")
+    metric = metric or MONITOR[a.task]
+    pa, pb = a.predictions, b.predictions
+    if not np.array_equal(pa.stay_id, pb.stay_id):
+        ids_a, ids_b = pa.stay_id, pb.stay_id
+        if len(np.unique(ids_a)) != len(ids_a) or len(np.unique(ids_b)) != len(ids_b):
+            raise ValueError(
+                f"{a.name} and {b.name} scored different samples and stays repeat "
+                "(hourly task); evaluate both on the same test loader"
+            )
+        common = np.intersect1d(ids_a, ids_b)
+        pa = _subset(pa, np.isin(ids_a, common))
+        pb = _subset(pb, np.isin(ids_b, common))
+        pa = _subset(pa, np.argsort(pa.stay_id, kind="stable"))
+        pb = _subset(pb, np.argsort(pb.stay_id, kind="stable"))
+    y = pa.y_true
+    if a.task in (Task.IN_HOSPITAL_MORTALITY, Task.DECOMPENSATION):
+        y, sa, sb = y.reshape(len(y)), pa.scores.reshape(len(y)), pb.scores.reshape(len(y))
+    else:
+        sa, sb = pa.scores, pb.scores
+    return compare_models(y, sa, sb, metric=metric, n_boot=n_boot, seed=seed)
+
+
+Protocol = Literal["linear", "finetune", "supervised"]
