@@ -48,7 +48,7 @@ SETTINGS_FILE = "settings.json"
 #: Default cohort of the pairs and label of the probe.
 DEFAULT_TASK = "in-hospital-mortality"
 #: Config fields that do not change the weights (ignored when reusing a checkpoint).
-_NOT_COMPARED = ("device", "progress", "num_workers")
+_NOT_COMPARED = ("device", "progress", "num_workers", "monitor")
 
 
 def pretrain_dir(output_dir: str | Path, method: str, seed: int) -> Path:
@@ -233,6 +233,8 @@ def pretrain_linked(
     """
     monitor, why = _monitor(pairs)
     config = replace(config, monitor=monitor)
+    if out_dir is not None and ddp.current().is_main:
+        _clear_other_run(Path(out_dir), config, pairs.settings, features)
     bs = config.batch_size
     train = pairs.loader("train", batch_size=bs, seed=config.seed, num_workers=config.num_workers)
     if len(train) == 0:
@@ -267,6 +269,23 @@ def pretrain_linked(
         }
         (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=str) + "\n")
     return result
+
+
+def _clear_other_run(out: Path, config: PretrainConfig, settings: PairData, features: str) -> None:
+    """Remove a previous run's files from ``out`` when it had other settings (else resume)."""
+    file = out / SETTINGS_FILE
+    if not file.is_file():
+        return
+    stored = json.loads(file.read_text())
+    same = (
+        _comparable(stored.get("pretrain", {})) == _comparable(config.to_dict())
+        and stored.get("data") == asdict(settings)
+        and stored.get("features") == features
+    )
+    if not same:
+        print(f"{out}: replacing a pretraining run with other settings.")
+        for name in (LAST, BEST, SETTINGS_FILE, "log.csv"):
+            (out / name).unlink(missing_ok=True)
 
 
 def _finite(x: float | None) -> float | None:

@@ -1,0 +1,194 @@
+"""Pretraining on the linked synthetic cohort: pairs, checkpoints, reuse, embeddings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from medmod_lib import workflow
+from medmod_lib.pretrain import PretrainConfig, build_pretrain_model
+from medmod_lib.pretrain.embed import Embeddings, embed, pair_similarity
+from medmod_lib.pretrain.linked import (
+    PairData,
+    ensure_pretrained,
+    history_frame,
+    linked_datasets,
+    linked_pairs,
+    load_pretrained,
+    pretrain_dir,
+    pretrain_linked,
+    read_settings,
+)
+from medmod_lib.pretrain.plots import epoch_table, plot_loss_terms, plot_pair_similarity
+
+SMALL = PairData(image_size=32, max_bins=12)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def prepared(synthetic_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pretrain-linked")
+    ehr = workflow.ensure_processed(synthetic_root, out)
+    linked = workflow.ensure_linked(ehr, synthetic_root, out)
+    cache = workflow.ensure_image_cache(synthetic_root, out, progress=False)
+    return out, ehr, linked, cache
+
+
+@pytest.fixture(scope="module")
+def pairs(prepared):
+    _, ehr, linked, cache = prepared
+    return linked_pairs(linked, ehr, cache, SMALL)
+
+
+def tiny_config(method: str = "simclr", **kw) -> PretrainConfig:
+    base = dict(
+        method=method,
+        epochs=2,
+        batch_size=8,
+        ehr_hidden_dim=8,
+        proj_hidden_dim=16,
+        proj_dim=8,
+        align_dim=16,
+        device="cpu",
+        progress=False,
+        max_steps_per_epoch=2,
+    )
+    return PretrainConfig(**(base | kw))
+
+
+def test_linked_pairs_counts_match_the_paired_cohort(prepared, pairs):
+    _, _, linked, _ = prepared
+    cohort = linked.cohort("in-hospital-mortality", "partial").samples
+    for split in ("train", "val", "test"):
+        rows = cohort[cohort["split"] == split]
+        c = pairs.counts[split]
+        # partial-mode rows map to pairs (paired rows) of the paired cohort; all counted
+        assert c.paired == int(rows["paired"].sum())
+        assert pairs.positives[split] == int(rows.loc[rows["paired"], "y_true"].sum())
+    assert len(pairs.train) == len(pairs.probe_train) == pairs.counts["train"].paired
+    batch = next(iter(pairs.loader("val", batch_size=4)))
+    assert batch["paired"].all()
+    assert batch["ehr"].shape[1:] == (12, 76)
+    assert batch["image"].shape[1:] == (1, 32, 32)
+    assert "LinkedPairs(task='in-hospital-mortality'" in repr(pairs)
+
+
+def test_probe_trains_and_train_images_are_augmented(pairs):
+    a, b = pairs.train[0]["image"], pairs.probe_train[0]["image"]
+    assert a.shape == b.shape
+    assert pairs.train.indices == pairs.probe_train.indices
+
+
+def test_linked_pairs_rejects_a_task_without_a_binary_probe(prepared):
+    _, ehr, linked, cache = prepared
+    with pytest.raises(ValueError, match="binary-label"):
+        linked_pairs(linked, ehr, cache, PairData(task="length-of-stay"))
+
+
+def test_pretrain_linked_writes_the_standard_layout_and_resumes(pairs, tmp_path):
+    out = pretrain_dir(tmp_path, "vicreg", 0)
+    assert out == tmp_path / "pretrain" / "vicreg" / "seed0"
+    result = pretrain_linked(pairs, tiny_config("vicreg"), out_dir=out)
+    assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "log.csv", "settings.json"}
+    settings = read_settings(out / "best.pt")
+    assert settings["finished"] and settings["last_epoch"] == 2
+    assert settings["pairs"]["train"] == pairs.counts["train"].paired
+    # the fixture's validation pairs hold no death: the AUROC is undefined -> val loss
+    assert settings["monitor"] == ("val_auroc" if pairs.probe_scorable else "val_loss")
+    table = epoch_table(history_frame(out))
+    assert list(table["epoch"]) == [1, 2]
+    assert {"invariance", "variance", "covariance", "val_loss"} <= set(table.columns)
+    # same settings again: resumed at the end, nothing retrained, same weights
+    mtime = (out / "last.pt").stat().st_mtime_ns
+    again = pretrain_linked(pairs, tiny_config("vicreg"), out_dir=out)
+    assert (out / "last.pt").stat().st_mtime_ns == mtime
+    for k, v in result.model.state_dict().items():
+        torch.testing.assert_close(again.model.state_dict()[k], v)
+    fig = plot_loss_terms(history_frame(out), "vicreg")
+    assert [ax.get_title() for ax in fig.axes] == ["invariance", "variance", "covariance"]
+
+
+def test_other_settings_replace_the_run(pairs, tmp_path):
+    out = pretrain_dir(tmp_path, "simclr", 0)
+    pretrain_linked(pairs, tiny_config(epochs=1), out_dir=out)
+    pretrain_linked(pairs, tiny_config(epochs=2), out_dir=out)
+    assert read_settings(out)["pretrain"]["epochs"] == 2
+    assert list(epoch_table(history_frame(out))["epoch"]) == [1, 2]
+
+
+def test_load_pretrained_rebuilds_the_best_weights(pairs, tmp_path):
+    out = pretrain_dir(tmp_path, "align", 3)
+    result = pretrain_linked(pairs, tiny_config("align", seed=3), out_dir=out)
+    model = load_pretrained(out)
+    assert not model.training
+    for k, v in result.model.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[k], v)
+    with pytest.raises(FileNotFoundError, match="settings.json"):
+        load_pretrained(tmp_path / "nowhere" / "best.pt")
+
+
+def test_ensure_pretrained_reuses_a_finished_run(synthetic_root, prepared, tmp_path, monkeypatch):
+    out_root, *_ = prepared
+    # the processed data/links/cache of the module fixture are reused from out_root
+    config = tiny_config(epochs=1)
+    path = ensure_pretrained(
+        out_root, "simclr", config, data_root=synthetic_root, seed=0, pairs=SMALL
+    )
+    assert path == pretrain_dir(out_root, "simclr", 0) / "best.pt"
+    stamp = path.stat().st_mtime_ns
+
+    def fail(*a, **k):
+        raise AssertionError("should have reused the checkpoint")
+
+    monkeypatch.setattr("medmod_lib.pretrain.linked.pretrain_linked", fail)
+    assert ensure_pretrained(out_root, "simclr", data_root=synthetic_root) == path  # any run
+    assert ensure_pretrained(out_root, "simclr", config, data_root=synthetic_root, pairs=SMALL)
+    assert path.stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="method"):
+        ensure_pretrained(out_root, "vicreg", config)
+
+
+def test_embed_and_pair_similarity(pairs):
+    torch.manual_seed(0)
+    model = build_pretrain_model(tiny_config())
+    loader = pairs.loader("test", batch_size=8)
+    h = embed(model, loader)
+    z = embed(model, loader, projected=True)
+    n = pairs.counts["test"].paired
+    assert h.ehr.shape == (n, 8) and h.cxr.shape == (n, 512) and h.labels.shape == (n, 1)
+    assert z.ehr.shape == z.cxr.shape == (n, 8)
+    assert h.features("both").shape == (n, 520)
+    assert np.array_equal(h.stay_id, z.stay_id)
+    with pytest.raises(ValueError, match="projected"):
+        pair_similarity(h)
+    paired, unpaired = pair_similarity(z, seed=1)
+    assert paired.shape == unpaired.shape == (n,)
+    assert np.all(np.abs(paired) <= 1 + 1e-6)
+    fig = plot_pair_similarity({"random": (paired, unpaired)})
+    assert "mean gap" in fig.axes[0].get_title()
+
+
+def test_pair_similarity_pairs_are_never_the_stay_itself():
+    eye = np.eye(5, dtype=np.float32)
+    emb = Embeddings(eye, eye, np.zeros((5, 1)), np.arange(5), projected=True, n_unpaired=0)
+    paired, unpaired = pair_similarity(emb, seed=0)
+    np.testing.assert_allclose(paired, 1.0)
+    np.testing.assert_allclose(unpaired, 0.0)  # orthogonal: every partner is another stay
+
+
+def test_linked_datasets_factory_for_the_cli(synthetic_root, prepared):
+    out_root, *_ = prepared
+    data = linked_datasets(out_root, synthetic_root, image_size=32, max_bins=12)
+    assert set(data) == {"train", "val", "collate_fn"}
+    assert len(data["train"]) > len(data["val"]) > 0
+    json.dumps({k: v for k, v in vars(SMALL).items()})  # settings are plain JSON
