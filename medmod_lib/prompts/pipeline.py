@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..linking.rules import LinkingRule
 from .augment import PromptAugmenter
@@ -30,6 +31,16 @@ from .dataset import (
 from .text_encoder import EmbeddingCache
 
 SPLITS = ("train", "val", "test")
+
+
+def samples_of(dataset: Dataset) -> pd.DataFrame:
+    """The cohort rows of a ``MultimodalDataset`` or of a ``Subset`` of one, in item order."""
+    if isinstance(dataset, Subset):
+        return samples_of(dataset.dataset).iloc[list(dataset.indices)].reset_index(drop=True)
+    samples = getattr(dataset, "samples", None)
+    if samples is None:
+        raise TypeError(f"{dataset!r} has no cohort rows ('samples'); pass a MultimodalDataset.")
+    return samples
 
 
 @dataclass
@@ -87,7 +98,8 @@ def prompt_datasets(
     """Attach prompts (and frozen-encoder embeddings) to every split of a ``TaskData``.
 
     Args:
-        data: :class:`medmod_lib.workflow.TaskData` of a paired or partial cohort.
+        data: :class:`medmod_lib.workflow.TaskData` of a paired or partial cohort, or
+            :class:`medmod_lib.pretrain.linked.LinkedPairs` (its ``train``/``val``/``test``).
         ehr: its :class:`~medmod_lib.ehr.processed.ProcessedEHR` (stays, timeseries).
         rule: the cohort's linking rule (default: the task's default rule).
         cache_dir: embedding cache folder (under the output root); ``None`` with
@@ -104,13 +116,15 @@ def prompt_datasets(
     Returns:
         A :class:`PromptData`.
     """
-    rule = rule or LinkingRule.for_task(data.task)
+    task = data.task if hasattr(data, "task") else data.settings.task
+    rule = rule or LinkingRule.for_task(task)
     timeseries = ehr.timeseries()
     splits = {s: getattr(data, s) for s in SPLITS}
+    samples = {s: samples_of(d) for s, d in splits.items()}
     history = None
     if history_root is not None:
         hadm = ehr.stays.set_index("stay_id")["hadm_id"]
-        stays = {int(x) for d in splits.values() for x in d.samples["stay_id"].dropna()}
+        stays = {int(x) for f in samples.values() for x in f["stay_id"].dropna()}
         history = earlier_diagnoses(history_root, [int(hadm[s]) for s in sorted(stays)])
     if encoder is None and cache_dir is not None:
         encoder = LazySentenceEncoder()
@@ -123,7 +137,7 @@ def prompt_datasets(
     out = {}
     for split, base in splits.items():
         table: PromptTable = build_prompt_table(
-            base.samples,
+            samples[split],
             ehr.stays,
             timeseries,
             rule,
