@@ -192,3 +192,36 @@ def test_linked_datasets_factory_for_the_cli(synthetic_root, prepared):
     assert set(data) == {"train", "val", "collate_fn"}
     assert len(data["train"]) > len(data["val"]) > 0
     json.dumps({k: v for k, v in vars(SMALL).items()})  # settings are plain JSON
+
+
+@pytest.mark.slow
+def test_pretraining_lowers_the_loss_on_linked_pairs(pairs):
+    """Done-when (1), first half: the epoch loss falls on the linked synthetic pairs."""
+    config = tiny_config("simclr", epochs=4, max_steps_per_epoch=None, lr=3e-3)
+    result = pretrain_linked(pairs, config, out_dir=None)
+    loss = epoch_table(result.history)["loss"].to_numpy()
+    assert loss[-1] < loss[0]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="not yet achieved: on the 1000-patient synthetic cohort (260 train pairs) the probe "
+    "on pretrained encoders did not beat random encoders (see notebook 02's results)",
+    strict=False,
+)
+def test_pretrained_probe_beats_random_encoders(pairs):
+    """Done-when (1), second half: probe AUROC (held-out pairs) pretrained > random."""
+    from torch.utils.data import ConcatDataset, DataLoader
+
+    from medmod_lib.devices import seed_everything
+    from medmod_lib.pretrain import probe_auroc
+
+    config = tiny_config("simclr", epochs=4, max_steps_per_epoch=None, lr=3e-3)
+    held_out = DataLoader(
+        ConcatDataset([pairs.val, pairs.test]), batch_size=16, collate_fn=pairs.collate
+    )
+    probe_train = pairs.loader("probe_train", batch_size=16)
+    seed_everything(0)
+    random_auroc = probe_auroc(build_pretrain_model(config), probe_train, held_out)
+    result = pretrain_linked(pairs, config, out_dir=None)
+    assert probe_auroc(result.model, probe_train, held_out) > random_auroc
