@@ -110,6 +110,9 @@ class Experiment:
         summary: The notebook run last on the combined results (``05_report``).
         timeout_per_cell: Seconds a cell may run, None for no limit.
         source: The file(s) the settings came from.
+        profile_only: Notebooks whose per-notebook settings come only from the
+            shipped profile; ignored when such a notebook is not in the folder
+            (a custom notebook folder need not have every kit notebook).
     """
 
     name: str = "demo"
@@ -125,6 +128,7 @@ class Experiment:
     summary: str | None = "05_report"
     timeout_per_cell: float | None = None
     source: list[str] = field(default_factory=list)
+    profile_only: set[str] = field(default_factory=set)
 
     def __repr__(self) -> str:
         axes = {"seed": self.seeds, **self.grid}
@@ -208,6 +212,7 @@ def load_experiment(path: str | Path | None = None, profile: str | None = None) 
     )
     exp = _merge(base, data, path)
     exp.profile = chosen
+    exp.profile_only = set(base.notebooks) - set(data.get("notebooks") or {})
     return exp
 
 
@@ -247,6 +252,8 @@ def check_parameters(exp: Experiment, declared: dict[str, set[str]]) -> None:
     everywhere = set().union(*declared.values()) if declared else set()
     for nb, values in exp.notebooks.items():
         if nb not in declared:
+            if nb in exp.profile_only:
+                continue
             problems.append(f"`notebooks.{nb}`: no notebook {nb}.ipynb (have {sorted(declared)})")
             continue
         for name in sorted(set(values) - declared[nb]):
