@@ -22,6 +22,8 @@ learning_rate = 1e-3  # AdamW peak rate of the pretraining runs
 image_size = 64  # X-ray side in pixels (benchmark: 224)
 max_samples = None  # cap per split (smoke runs); None: every paired stay
 cxr_arch = "resnet18"  # image encoder of every method (MedMod: resnet34)
+ehr_hidden_dim = 64  # ALIGN's LSTM width, as notebook 02 (MedMod ALIGN: 256)
+max_bins = 48  # hours of EHR input per stay, as notebook 02 (mortality: the first 48 h)
 text_encoder = "minilm"  # minilm: frozen all-MiniLM-L6-v2 + trained head; hashing: from scratch
 n_variants = 4  # texts per stay: the canonical prompt + augmentations
 history = False  # also state diagnoses of the subject's earlier admissions
@@ -59,7 +61,11 @@ ehr = workflow.ensure_processed(ctx.data_root, ctx.output_dir)
 linked = workflow.ensure_linked(ehr, ctx.data_root, ctx.output_dir)
 cache = workflow.ensure_image_cache(ctx.data_root, ctx.output_dir, progress=not ctx.smoke)
 pair_settings = PairData(
-    task=pretrain_task, image_size=image_size, max_samples=max_samples, sample_seed=ctx.seed
+    task=pretrain_task,
+    image_size=image_size,
+    max_bins=max_bins,
+    max_samples=max_samples,
+    sample_seed=ctx.seed,
 )
 pairs = linked_pairs(linked, ehr, cache, pair_settings)
 rule = linked.cohort(pretrain_task, "paired").rule
@@ -85,6 +91,7 @@ prompts = prompt_datasets(
     n_variants=n_variants,
     seed=ctx.seed,
     history_root=ctx.data_root if history else None,
+    device=ctx.device,
     progress=not ctx.smoke,
 )
 example = prompts.train.table
@@ -197,7 +204,7 @@ else:
     align_path = ensure_pretrained(
         ctx.output_dir,
         "align",
-        PretrainConfig(method="align", **common),
+        PretrainConfig(method="align", ehr_hidden_dim=ehr_hidden_dim, **common),
         data_root=ctx.data_root,
         seed=ctx.seed,
         pairs=pair_settings,

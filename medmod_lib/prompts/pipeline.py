@@ -93,6 +93,7 @@ def prompt_datasets(
     augmenter: PromptAugmenter | None = None,
     seed: int = 0,
     history_root: str | Path | None = None,
+    device: str = "cpu",
     progress: bool = True,
 ) -> PromptData:
     """Attach prompts (and frozen-encoder embeddings) to every split of a ``TaskData``.
@@ -111,6 +112,7 @@ def prompt_datasets(
         seed: augmentation seed.
         history_root: raw data root; if given, prompts state the diagnoses of the
             subject's *earlier* admissions (off by default).
+        device: where the default sentence encoder runs (e.g. ``"cuda"``).
         progress: tqdm bars.
 
     Returns:
@@ -127,7 +129,7 @@ def prompt_datasets(
         stays = {int(x) for f in samples.values() for x in f["stay_id"].dropna()}
         history = earlier_diagnoses(history_root, [int(hadm[s]) for s in sorted(stays)])
     if encoder is None and cache_dir is not None:
-        encoder = LazySentenceEncoder()
+        encoder = LazySentenceEncoder(device=device)
     cache = None
     if encoder is not None:
         folder = Path(cache_dir) if cache_dir is not None else None

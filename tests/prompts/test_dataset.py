@@ -19,27 +19,6 @@ from medmod_lib.prompts.pipeline import prompt_datasets
 CHANNELS = ["Heart Rate", "Temperature", "Oxygen saturation", "Glucose", "Respiratory rate"]
 
 
-@pytest.fixture(scope="module")
-def linked(synthetic_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("prompt-run")
-    ehr = workflow.ensure_processed(synthetic_root, out)
-    return ehr, workflow.ensure_linked(ehr, synthetic_root, out), out
-
-
-class CountingEncoder:
-    """A frozen 'encoder' that counts how many texts it embedded."""
-
-    name = "counting-test-encoder"
-
-    def __init__(self) -> None:
-        self.calls, self.texts = 0, 0
-
-    def encode(self, texts):
-        self.calls += 1
-        self.texts += len(texts)
-        return np.array([[len(t), t.count(" "), hash(t) % 97] for t in texts], np.float32)
-
-
 def test_prompt_window_per_task():
     intime = pd.Timestamp("2150-01-01")
     samples = pd.DataFrame(
@@ -136,19 +115,19 @@ def test_history_uses_only_earlier_admissions(linked, synthetic_root):
     assert with_history > 0  # the synthetic data has readmissions with coded history
 
 
-def test_second_build_reuses_cached_embeddings(linked):
+def test_second_build_reuses_cached_embeddings(linked, counting_encoder):
     ehr, data, out = linked
     task = workflow.task_datasets(
         data, ehr, None, task="in-hospital-mortality", mode="paired", max_samples=12
     )
-    first_enc = CountingEncoder()
+    first_enc = type(counting_encoder)()
     first = prompt_datasets(
         task, ehr, cache_dir=out / "emb", encoder=first_enc, n_variants=3, progress=False
     )
     n_texts = sum(len(getattr(first, s)) * 3 for s in ("train", "val", "test"))
     assert first.cache.misses == first_enc.texts > 0
     assert first.cache.hits + first.cache.misses == n_texts
-    second_enc = CountingEncoder()
+    second_enc = type(counting_encoder)()
     second = prompt_datasets(
         task, ehr, cache_dir=out / "emb", encoder=second_enc, n_variants=3, progress=False
     )
@@ -159,11 +138,11 @@ def test_second_build_reuses_cached_embeddings(linked):
         np.testing.assert_array_equal(a.embeddings.numpy(), b.embeddings.numpy())
 
 
-def test_batches_carry_prompts_and_embeddings(linked):
+def test_batches_carry_prompts_and_embeddings(linked, counting_encoder):
     ehr, data, out = linked
     task = workflow.task_datasets(data, ehr, None, task="in-hospital-mortality", mode="paired")
     pdata = prompt_datasets(
-        task, ehr, cache_dir=out / "emb2", encoder=CountingEncoder(), n_variants=2, progress=False
+        task, ehr, cache_dir=out / "emb2", encoder=counting_encoder, n_variants=2, progress=False
     )
     batch = next(iter(pdata.loader("val", batch_size=4)))
     b = len(batch["prompts"])
