@@ -32,7 +32,7 @@ IMAGE_FEATURES = [
 ]
 
 
-def cv_auroc(x: np.ndarray, y: np.ndarray, c: float, repeats: int = 3) -> float:
+def cv_auroc(x: np.ndarray, y: np.ndarray, c: float, repeats: int = 2) -> float:
     scores = []
     for seed in range(repeats):
         cv = StratifiedKFold(5, shuffle=True, random_state=seed)
@@ -72,7 +72,7 @@ def stays_with_films(tmp_path_factory):
     )
     pixels = np.stack(
         [
-            np.asarray(Image.open(cr / p).convert("L").resize((24, 24)), np.float32).ravel()
+            np.asarray(Image.open(cr / p).convert("L").resize((16, 16)), np.float32).ravel()
             for p in films["path"]
         ]
     )
