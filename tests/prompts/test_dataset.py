@@ -8,7 +8,9 @@ import pytest
 
 from medmod_lib import workflow
 from medmod_lib.linking.rules import LinkingRule
+from medmod_lib.prompts import EmbeddingCache
 from medmod_lib.prompts.dataset import (
+    LazySentenceEncoder,
     PromptDataset,
     build_prompt_table,
     earlier_diagnoses,
@@ -151,3 +153,28 @@ def test_batches_carry_prompts_and_embeddings(linked, counting_encoder):
     assert batch["prompts"][0][0] == pdata.val.table.samples["prompt"].iloc[0]
     with pytest.raises(ValueError, match="samples but the prompts"):
         PromptDataset(task.val, pdata.train.table)
+
+
+def test_without_a_cache_batches_carry_texts_only(linked):
+    ehr, data, _ = linked
+    task = workflow.task_datasets(data, ehr, None, task="in-hospital-mortality", mode="paired")
+    pdata = prompt_datasets(task, ehr, progress=False)  # for an end-to-end text encoder
+    assert pdata.cache is None and pdata.train.embeddings is None
+    batch = next(iter(pdata.loader("val", batch_size=2)))
+    assert "text_embedding" not in batch and len(batch["prompts"][0]) == 4
+
+
+def test_lazy_sentence_encoder_is_not_loaded_when_every_text_is_cached(tmp_path):
+    texts = ["Older man, 71 years old.", "Febrile; last temperature 38.5 °C."]
+
+    class StandIn:  # writes the cache file the MiniLM encoder would use
+        name = LazySentenceEncoder.name
+
+        def encode(self, batch):
+            return np.ones((len(batch), 384), np.float32)
+
+    EmbeddingCache(tmp_path, StandIn()).encode(texts)
+    lazy = LazySentenceEncoder()
+    cache = EmbeddingCache(tmp_path, lazy)
+    assert cache.encode(texts[::-1]).shape == (2, 384)
+    assert lazy.loads == 0 and cache.hits == 2 and cache.misses == 0
