@@ -65,9 +65,8 @@ def ensure_processed(
             )
         except OSError:
             same_files = False
-        from_here = (
-            Path(ehr.manifest["source"]["mimic_iv"]) == paths.mimic_iv_root(data_root).resolve()
-        )
+        built_from = Path(ehr.manifest["source"]["mimic_iv"]).resolve()
+        from_here = built_from == paths.mimic_iv_root(data_root).resolve()
         if same_files and from_here and ehr.manifest["parameters"] == wanted:
             return ehr
     return prepare_ehr(data_root, out, config)

@@ -95,3 +95,11 @@ def test_images_missing_from_the_cache_are_counted_not_crashing(synthetic_root, 
         image_size=32,
     )
     assert lost not in set(paired.train.samples["dicom_id"])
+
+
+def test_a_relative_data_root_is_reused_too(synthetic_root, run_dir, monkeypatch):
+    ehr = wf.ensure_processed(synthetic_root, run_dir)
+    stamp = (ehr.root / "manifest.json").stat().st_mtime_ns
+    monkeypatch.chdir(synthetic_root.parent)
+    wf.ensure_processed(synthetic_root.name, run_dir)
+    assert (ehr.root / "manifest.json").stat().st_mtime_ns == stamp

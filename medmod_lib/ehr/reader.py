@@ -110,7 +110,7 @@ class MimicIVReader:
     """
 
     def __init__(self, root: str | Path, settings: DuckDBSettings | None = None) -> None:
-        self.root = mimic_iv_root(root)
+        self.root = mimic_iv_root(root).resolve()
         self.settings = settings or DuckDBSettings()
         found = sorted(p.name for p in self.root.iterdir()) if self.root.is_dir() else []
         if (self.root / "core").is_dir():
