@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -81,6 +82,37 @@ def test_linked_pairs_counts_match_the_paired_cohort(prepared, pairs):
     assert batch["ehr"].shape[1:] == (12, 76)
     assert batch["image"].shape[1:] == (1, 32, 32)
     assert "LinkedPairs(task='in-hospital-mortality'" in repr(pairs)
+
+
+def test_stay_image_pairs_are_more_and_only_from_training_subjects(prepared, pairs):
+    _, ehr, linked, cache = prepared
+    more = linked_pairs(linked, ehr, cache, replace(SMALL, train_pairs="stay_images"))
+    n = more.counts["pretrain"].paired
+    assert n == len(more.train) > pairs.counts["train"].paired
+    # probe and held-out pairs are the task's, unchanged
+    for split in ("train", "val", "test"):
+        assert more.counts[split] == pairs.counts[split]
+    assert more.probe_train.indices == pairs.probe_train.indices
+    samples = more.train.dataset.samples.iloc[more.train.indices]
+    held_out = set(ehr.stays.loc[ehr.stays["split"] != "train", "subject_id"])
+    assert not set(samples["subject_id"]) & held_out
+    assert (samples["period_length"] == samples["hours_from_intime"]).all()
+    batch = next(iter(more.loader("train", batch_size=4)))
+    assert batch["paired"].all() and batch["ehr"].shape[1] <= 12
+    assert f"pretrain={n} (stay_images)" in repr(more)
+    with pytest.raises(ValueError, match="train_pairs"):
+        PairData(train_pairs="everything")
+
+
+def test_pair_settings_of_older_checkpoints_still_match():
+    from medmod_lib.pretrain.linked import _plain, _same_data
+
+    old = {
+        k: v for k, v in _plain(SMALL).items() if k not in ("train_pairs", "train_preset", "views")
+    }
+    assert _same_data(old, SMALL)
+    assert not _same_data(old, replace(SMALL, train_pairs="stay_images"))
+    assert not _same_data({"unknown": 1}, SMALL)
 
 
 def test_probe_trains_and_train_images_are_augmented(pairs):
