@@ -29,9 +29,15 @@ from .protocols import (
 )
 from .results import RESULT_COLUMNS, append_results, evaluate_predictions, read_results, result_rows
 from .subgroups import AGE_BINS, age_group, race_group, sex_group, subgroup_frame, subgroup_metrics
+from .suite import DEFAULT_BASELINES, degradation, evaluate_task, results_table, sweep_rows
 
 __all__ = [
     "AGE_BINS",
+    "DEFAULT_BASELINES",
+    "degradation",
+    "evaluate_task",
+    "results_table",
+    "sweep_rows",
     "MODALITIES",
     "MONITOR",
     "EncoderClassifier",

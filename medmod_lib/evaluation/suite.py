@@ -1,0 +1,224 @@
+"""Run every protocol of one task, and summarise results and sweeps for the notebooks.
+
+:func:`evaluate_task` trains the linear probes, the fine-tuned model and the
+supervised baselines of one task on one cohort and returns their results;
+:func:`results_table` turns tidy rows into the one "value [CI]" table of
+notebook 03; :func:`degradation` reduces missing-modality sweeps to the
+numbers notebook 04 reports (drop from 0 % to 100 % missing, slope, and the
+gap to the EHR-only model at 100 % missing, which decides "graceful").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from ..reference import Task
+from .heads import MODALITIES
+from .protocols import (
+    MONITOR,
+    EncoderSpec,
+    ProtocolConfig,
+    ProtocolResult,
+    fine_tune,
+    linear_eval,
+    supervised,
+)
+from .results import RESULT_COLUMNS, _typed
+
+#: Supervised baselines trained by default (``early`` needs pretrained encoders).
+DEFAULT_BASELINES: tuple[str, ...] = ("ehr_only", "cxr_only", "joint", "late", "medfuse")
+#: Metrics of the headline table, per task.
+HEADLINE: dict[Task, tuple[str, ...]] = {
+    Task.IN_HOSPITAL_MORTALITY: ("auroc", "auprc"),
+    Task.DECOMPENSATION: ("auroc", "auprc"),
+    Task.PHENOTYPING: ("auroc_macro", "auprc_macro"),
+    Task.RADIOLOGY: ("auroc_macro", "auprc_macro"),
+    Task.LENGTH_OF_STAY: ("kappa", "mad"),
+}
+
+
+def evaluate_task(
+    data: Any,
+    *,
+    ehr_encoder: nn.Module | None,
+    cxr_encoder: nn.Module | None,
+    method: str,
+    probe_config: ProtocolConfig,
+    train_config: ProtocolConfig,
+    probes: Sequence[str] = MODALITIES,
+    finetune: Sequence[str] = ("ehr+cxr",),
+    baselines: Sequence[str] = DEFAULT_BASELINES,
+    encoders: EncoderSpec | None = None,
+    verbose: bool = True,
+) -> dict[str, ProtocolResult]:
+    """Linear probes, fine-tuning and supervised baselines of one task.
+
+    Args:
+        data: a :class:`~medmod_lib.workflow.TaskData`.
+        ehr_encoder, cxr_encoder: pretrained encoders (``None`` skips probes and
+            fine-tuning).
+        method: pretraining method name for the rows.
+        probe_config: settings of the linear probes.
+        train_config: settings of fine-tuning and the supervised baselines.
+        probes, finetune: modalities of the probes and of fine-tuning.
+        baselines: names of :data:`medmod_lib.fusion.FUSION_MODELS`.
+        encoders: sizes of the baselines' fresh encoders.
+        verbose: print one line per model (best epoch, headline metric, seconds).
+
+    Returns:
+        ``{result.name: result}`` in training order.
+    """
+    jobs: list[tuple[str, Any]] = []
+    if ehr_encoder is not None or cxr_encoder is not None:
+        kw = {"ehr_encoder": ehr_encoder, "cxr_encoder": cxr_encoder, "method": method}
+        for m in probes:
+            jobs.append((m, lambda m=m: linear_eval(data, modality=m, config=probe_config, **kw)))
+        for m in finetune:
+            jobs.append((m, lambda m=m: fine_tune(data, modality=m, config=train_config, **kw)))
+    for name in baselines:
+        jobs.append(
+            (name, lambda n=name: supervised(data, n, encoders=encoders, config=train_config))
+        )
+    out: dict[str, ProtocolResult] = {}
+    for _, job in jobs:
+        start = time.perf_counter()
+        res = job()
+        out[res.name] = res
+        if verbose:
+            metric = MONITOR[res.task]
+            value = res.rows.set_index("metric").loc[metric, "value"]
+            print(
+                f"{data.task.value:22s} {res.name:32s} best epoch {res.best_epoch!s:>4}  "
+                f"test {metric} {value:.3f}  ({time.perf_counter() - start:.0f} s)"
+            )
+    return out
+
+
+def _fmt(value: float, lo: float, hi: float, digits: int) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def results_table(rows: pd.DataFrame, *, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per (task, model), one "value [95% CI]" column per headline metric.
+
+    Args:
+        rows: tidy result rows (several tasks and models).
+        metrics: metric names to show (default: :data:`HEADLINE` of each task).
+
+    Returns:
+        A frame indexed by ``task, method, protocol, modality, test_set, n``.
+    """
+    keys = ["task", "method", "protocol", "modality", "test_set", "n"]
+    parts = []
+    for task, part in rows.groupby("task", sort=False):
+        wanted = list(metrics) if metrics is not None else list(HEADLINE[Task.parse(task)])
+        part = part[part["metric"].isin(wanted)].copy()
+        digits = np.where(part["metric"].isin(["mad", "mse", "mape"]), 1, 3)
+        cols = (part["value"], part["ci_low"], part["ci_high"], digits)
+        part["cell"] = [_fmt(v, lo, hi, int(d)) for v, lo, hi, d in zip(*cols, strict=True)]
+        wide = part.pivot_table(
+            index=keys[:5], columns="metric", values="cell", aggfunc="first", sort=False
+        )
+        n = part.groupby(keys[:5], sort=False)["n"].first()
+        wide = wide.join(n).set_index("n", append=True)
+        parts.append(wide[[m for m in wanted if m in wide.columns]])
+    return pd.concat(parts) if parts else pd.DataFrame()
+
+
+def degradation(
+    sweep: pd.DataFrame, *, reference: str = "ehr_only", tolerance: float = 0.02
+) -> pd.DataFrame:
+    """How each model's metric falls as X-rays are removed (rows of a sweep table).
+
+    Args:
+        sweep: concatenated :func:`~medmod_lib.evaluation.missing.missing_modality_sweep`
+            tables (``model``, ``test_set``, ``fraction``, ``value``).
+        reference: model whose value at fraction 0 (it ignores images) is the
+            EHR-only level, matched on ``test_set`` (and ``trained_on`` if present).
+        tolerance: "graceful" when the value at 100 % missing is at least
+            ``reference - tolerance`` on the same test set.
+
+    Returns:
+        Per (model, test_set[, trained_on]): ``at_0``, ``at_100``, ``drop`` (at_0 - at_100),
+        ``slope`` (least-squares change per unit fraction), ``vs_reference``
+        (at_100 - reference) and ``graceful`` (bool; NA without a reference).
+    """
+    keys = ["model", "test_set"] + (["trained_on"] if "trained_on" in sweep else [])
+    rows = []
+    for key, part in sweep.groupby(keys, sort=False):
+        part = part.sort_values("fraction")
+        x, y = part["fraction"].to_numpy(float), part["value"].to_numpy(float)
+        ok = np.isfinite(y)
+        slope = float(np.polyfit(x[ok], y[ok], 1)[0]) if ok.sum() >= 2 else np.nan
+        rows.append(
+            dict(zip(keys, key, strict=True))
+            | {"at_0": float(y[0]), "at_100": float(y[-1]), "slope": slope}
+        )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["drop"] = out["at_0"] - out["at_100"]
+    ctx = keys[1:]
+    ref = out[out["model"] == reference].set_index(ctx)["at_0"]
+    joined = out.join(ref.rename("reference"), on=ctx)
+    out["vs_reference"] = out["at_100"] - joined["reference"]
+    graceful = (out["vs_reference"] >= -tolerance).astype("boolean")
+    out["graceful"] = graceful.mask(out["vs_reference"].isna())
+    cols = [*keys, "at_0", "at_100", "drop", "slope", "vs_reference", "graceful"]
+    return out[cols]
+
+
+def sweep_rows(
+    sweep: pd.DataFrame,
+    *,
+    task: str | Task,
+    protocol: str,
+    modality: str = "ehr+cxr",
+    seed: int | None = 0,
+    n_boot: int | None = None,
+    bootstrap_seed: int | None = None,
+) -> pd.DataFrame:
+    """Sweep tables as tidy result rows: metric ``<metric>@missing<percent>``, method = model.
+
+    Args:
+        sweep: :func:`~medmod_lib.evaluation.missing.missing_modality_sweep` tables.
+        task, protocol, modality, seed: the row keys (``protocol`` e.g. ``supervised_partial``).
+        n_boot, bootstrap_seed: the sweep's bootstrap settings, stored for provenance.
+
+    Returns:
+        Rows in :data:`~medmod_lib.evaluation.results.RESULT_COLUMNS` order.
+    """
+    frame = pd.DataFrame(
+        {
+            "task": Task.parse(task).value,
+            "method": sweep["model"].astype(str).to_numpy(),
+            "protocol": protocol,
+            "modality": modality,
+            "seed": seed,
+            "metric": [
+                f"{m}@missing{round(100 * f)}"
+                for m, f in zip(sweep["metric"], sweep["fraction"], strict=True)
+            ],
+            "value": sweep["value"].to_numpy(float),
+            "ci_low": sweep["ci_low"].to_numpy(float),
+            "ci_high": sweep["ci_high"].to_numpy(float),
+            "n": sweep["n"].to_numpy(),
+            "test_set": sweep["test_set"].astype(str).to_numpy(),
+            "n_boot": n_boot,
+            "bootstrap_seed": bootstrap_seed,
+            "n_boot_valid": pd.NA,
+            "n_skipped": pd.NA,
+        },
+        columns=list(RESULT_COLUMNS),
+    )
+    return _typed(frame)
