@@ -23,6 +23,8 @@ cxr_arch = "resnet18"  # resnet18 | resnet34 (MedMod)
 ehr_hidden_dim = 64  # LSTM width (MedMod SSL: 128, ALIGN: 256)
 max_bins = 48  # hours of EHR input per stay (in-hospital mortality uses the first 48 h)
 max_samples = None  # cap on pairs per split (smoke runs); None: all
+train_pairs = "stay_images"  # stay_images: every AP film of a training stay (~3.7x) | task
+train_preset = "simclr"  # image augmentation of the pretraining pairs: simclr | benchmark
 num_workers = 0  # data-loader workers
 amp = False  # mixed precision (CUDA only; ignored on CPU)
 
@@ -91,10 +93,14 @@ print(f"  vs {aligned:.3f} when each z_b is a small perturbation of its z_a")
 
 # %% [markdown]
 # ## 2. The paired stays
-# Pretraining needs both modalities, so only the `paired` rows of the linked
-# in-hospital-mortality cohort are used (unpaired stays are counted, not mixed in
-# as blank images). Training images get the SimCLR augmentations (crops,
-# flips, brightness); validation and probe images the deterministic transform.
+# Pretraining needs both modalities but no labels. With `train_pairs =
+# "stay_images"` every AP film taken during a training-split stay is a pair, with
+# that stay's EHR up to the film's time (never later): about 3.7 times the
+# in-hospital-mortality cohort's pairs, which keep only the latest film of the
+# first 48 h. The probe is always fitted on those cohort pairs and scored on the
+# validation and test pairs, whose subjects pretraining never sees. Unpaired
+# stays are counted, not mixed in as blank images. Pretraining images get the
+# augmentations of `train_preset`; probe images the deterministic transform.
 
 # %%
 from medmod_lib import workflow
@@ -105,7 +111,12 @@ ehr = workflow.ensure_processed(ctx.data_root, ctx.output_dir)
 linked = workflow.ensure_linked(ehr, ctx.data_root, ctx.output_dir)
 cache = workflow.ensure_image_cache(ctx.data_root, ctx.output_dir)
 pair_settings = PairData(
-    image_size=image_size, max_bins=max_bins, max_samples=max_samples, sample_seed=ctx.seed
+    image_size=image_size,
+    max_bins=max_bins,
+    max_samples=max_samples,
+    sample_seed=ctx.seed,
+    train_pairs=train_pairs,
+    train_preset=train_preset,
 )
 pairs = linked_pairs(linked, ehr, cache, pair_settings)
 pairs
@@ -251,8 +262,8 @@ rows = [
     ("test_auroc", pretrained_auroc["test"], n_test),
     ("random_init_val_auroc", random_auroc["val"], n_val),
     ("random_init_test_auroc", random_auroc["test"], n_test),
-    ("loss_first_epoch", first, pairs.counts["train"].paired),
-    ("loss_last_epoch", last, pairs.counts["train"].paired),
+    ("loss_first_epoch", first, pairs.counts["pretrain"].paired),
+    ("loss_last_epoch", last, pairs.counts["pretrain"].paired),
     ("pair_cosine_gap", gap[f"{method} pretrained"], n_val + n_test),
     ("best_epoch", float(result.best_epoch or np.nan), np.nan),
 ]
