@@ -78,6 +78,7 @@ class ProtocolConfig:
         bootstrap_seed: seed of the resamples (stored in every row).
         max_steps_per_epoch: cap on batches per epoch (smoke runs).
         grad_clip: max gradient norm, ``None`` = off.
+        num_workers: data-loader workers of the image/EHR loaders.
         progress: tqdm bars.
     """
 
@@ -94,6 +95,7 @@ class ProtocolConfig:
     bootstrap_seed: int = 0
     max_steps_per_epoch: int | None = None
     grad_clip: float | None = None
+    num_workers: int = 0
     progress: bool = True
 
     def train_config(self, monitor: str) -> TrainConfig:
@@ -356,7 +358,10 @@ def linear_eval(
         split: extract_features(
             clf,
             torch.utils.data.DataLoader(
-                _eval_view(getattr(data, split), data.test), batch_size=bs, collate_fn=data.collate
+                _eval_view(getattr(data, split), data.test),
+                batch_size=bs,
+                collate_fn=data.collate,
+                num_workers=config.num_workers,
             ),
             device=device,
             desc=f"features {split}",
@@ -465,13 +470,13 @@ def _train_on_batches(
     out_dir: str | Path | None,
 ) -> ProtocolResult:
     paired_only = modality == "cxr"
-    bs, seed = config.batch_size, config.seed
+    kw = {"batch_size": config.batch_size, "num_workers": config.num_workers}
     return train_and_evaluate(
         model,
         task=data.task,
-        train_loader=data.loader("train", batch_size=bs, seed=seed),
-        val_loader=data.loader("val", batch_size=bs),
-        test_loader=data.loader("test", batch_size=bs),
+        train_loader=data.loader("train", seed=config.seed, **kw),
+        val_loader=data.loader("val", **kw),
+        test_loader=data.loader("test", **kw),
         config=config,
         method=method,
         protocol=protocol,

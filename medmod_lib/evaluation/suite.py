@@ -67,7 +67,8 @@ def evaluate_task(
         probe_config: settings of the linear probes.
         train_config: settings of fine-tuning and the supervised baselines.
         probes, finetune: modalities of the probes and of fine-tuning.
-        baselines: names of :data:`medmod_lib.fusion.FUSION_MODELS`.
+        baselines: names of :data:`medmod_lib.fusion.FUSION_MODELS`; ``early`` uses the
+            pretrained encoders (frozen, as in MedFuse), the others fresh ones.
         encoders: sizes of the baselines' fresh encoders.
         verbose: print one line per model (best epoch, headline metric, seconds).
 
@@ -82,8 +83,17 @@ def evaluate_task(
         for m in finetune:
             jobs.append((m, lambda m=m: fine_tune(data, modality=m, config=train_config, **kw)))
     for name in baselines:
+        # MedFuse's early fusion: frozen *pretrained* encoders (random frozen ones teach nothing)
+        pre = {"ehr_encoder": ehr_encoder, "cxr_encoder": cxr_encoder} if name == "early" else {}
+        if name == "early" and (ehr_encoder is None or cxr_encoder is None):
+            raise ValueError("baseline 'early' freezes pretrained encoders; pass both encoders")
         jobs.append(
-            (name, lambda n=name: supervised(data, n, encoders=encoders, config=train_config))
+            (
+                name,
+                lambda n=name, p=pre: supervised(
+                    data, n, encoders=encoders, config=train_config, **p
+                ),
+            )
         )
     out: dict[str, ProtocolResult] = {}
     for _, job in jobs:
