@@ -281,6 +281,7 @@ ctx.save_results(results, tag="")
 from medmod_lib.prompts.plots import plot_method_comparison
 
 plot_method_comparison(results, metrics, order=list(encoders))
+
 # %% [markdown]
 # Separate intervals hide that all methods are scored on the same test X-rays; a
 # paired bootstrap of the difference (`prompt-clip` minus each other method, same

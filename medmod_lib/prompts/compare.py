@@ -18,7 +18,7 @@ simclr-xray    two augmented views of the X-ray (NT-Xent)           :func:`ensur
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,5 @@ def ensure_simclr_xray(
 
 
 def _data(pairs: LinkedPairs) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(pairs.settings)
+    """The pairs' settings as stored in JSON (tuples become lists), for comparisons."""
+    return json.loads(json.dumps(asdict(pairs.settings), default=str))
