@@ -11,6 +11,7 @@ seeded textual variations used during training.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -61,12 +62,18 @@ class Finding:
             value, unit = values["value"], values.get("unit", "")
             if fahrenheit and unit == "°C":
                 value, unit = value * 9 / 5 + 32, "°F"
-            values["value"] = f"{value:.{decimals}f}" if decimals is not None else f"{value:.4g}"
+            if decimals is not None:
+                # Rounding changes the text, never the clinical meaning: small-scale
+                # values (pH 7.36, FiO2 0.40) keep two decimals.
+                decimals = max(decimals, 2) if abs(value) < 10 else decimals
+                values["value"] = f"{value:.{decimals}f}"
+            else:
+                values["value"] = f"{value:.4g}"
             values["unit"] = unit
         if "word" in values:
             values["article"] = "an" if values["word"][0] in "aeiou" else "a"
         text = self.templates[variant % len(self.templates)].format(**values)
-        text = text.replace(" %", "%").replace("  ", " ").strip()
+        text = re.sub(r"\s+([%.,;)])", r"\1", text.replace("  ", " ")).strip()
         return text[0].upper() + text[1:]
 
 

@@ -152,3 +152,22 @@ def test_sentence_encoder_loads_without_network(monkeypatch):
     assert emb.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
     assert emb[0] @ emb[1] > emb[0] @ emb[2]  # paraphrases are closer than unrelated text
+
+
+def test_number_augmentation_keeps_small_scale_values_and_no_stray_spaces():
+    ts = pd.DataFrame(
+        {
+            "Hours": [1.0],
+            "pH": ["7.36"],
+            "Fraction inspired oxygen": ["0.4"],
+            "Heart Rate": ["88.4"],
+        }
+    )
+    findings = {f.topic: f for f in build_prompt_findings(STAY, ts, 48)}
+    assert "7.36." in findings["pH"].render(0, decimals=0)
+    assert "0.40." in findings["Fraction inspired oxygen"].render(0, decimals=0)
+    assert "88 bpm" in findings["Heart Rate"].render(0, decimals=0)
+    for f in findings.values():
+        for v in range(len(f.templates)):
+            text = f.render(v, decimals=1)
+            assert " ." not in text and "  " not in text and " %" not in text
