@@ -77,6 +77,15 @@ def train_config(config: PretrainConfig, *, monitor: str | None) -> TrainConfig:
     )
 
 
+def resolve_monitor(monitor: str | None, *, probe_fn=None, val_loader=None) -> str | None:
+    """``"auto"`` -> the probe's ``val_auroc``, else ``val_loss`` with a val loader, else none."""
+    if monitor != "auto":
+        return monitor
+    if probe_fn is not None:
+        return "val_auroc"
+    return "val_loss" if val_loader is not None else None
+
+
 def pretrain(
     config: PretrainConfig,
     train_loader: DataLoader,
@@ -113,11 +122,7 @@ def pretrain(
         >>> sorted({"invariance", "variance", "covariance"} & set(result.history.columns))
         ['covariance', 'invariance', 'variance']
     """
-    monitor = config.monitor
-    if monitor == "auto":
-        monitor = (
-            "val_auroc" if probe_fn is not None else "val_loss" if val_loader is not None else None
-        )
+    monitor = resolve_monitor(config.monitor, probe_fn=probe_fn, val_loader=val_loader)
     if model is None:
         seed_everything(config.seed)
         model = build_pretrain_model(config)

@@ -27,6 +27,7 @@ from ..devices import seed_everything
 from ..encoders import ProjectionHead, ResNetEncoder
 from ..losses import CLIPLoss
 from ..pretrain import PretrainConfig, PretrainResult, train_config
+from ..pretrain.core import resolve_monitor
 from ..pretrain.model import as_float_image
 from ..training import fit
 from ..training.loop import default_step
@@ -250,11 +251,7 @@ def pretrain_prompts(
     Returns:
         A :class:`~medmod_lib.pretrain.PretrainResult` whose ``config`` is ``config``.
     """
-    monitor = config.monitor
-    if monitor == "auto":
-        monitor = (
-            "val_auroc" if probe_fn is not None else "val_loss" if val_loader is not None else None
-        )
+    monitor = resolve_monitor(config.monitor, probe_fn=probe_fn, val_loader=val_loader)
     if model is None:
         seed_everything(config.seed)
         model = build_prompt_model(config)
