@@ -30,10 +30,20 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def default_data_root() -> Path:
+    """Where the kit generates its synthetic dataset: ``<project>/data/synthetic``."""
+    return project_root() / "data" / "synthetic"
+
+
 def data_root() -> Path:
-    """The raw-data root: ``$MEDMOD_DATA_ROOT`` or ``<project>/data/synthetic``."""
+    """The raw-data root: ``$MEDMOD_DATA_ROOT`` or :func:`default_data_root`."""
     value = os.environ.get(DATA_ROOT_ENV)
-    return Path(value).expanduser() if value else project_root() / "data" / "synthetic"
+    return Path(value).expanduser() if value else default_data_root()
+
+
+def is_default_data_root(root: str | Path) -> bool:
+    """True for the kit's own synthetic location (generated on demand, never a user's data)."""
+    return Path(root).expanduser().resolve() == default_data_root().resolve()
 
 
 def output_root() -> Path:

@@ -67,11 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     if exp.smoke:
         os.environ.setdefault("TQDM_DISABLE", "1")
     data_root = Path(exp.data_root).expanduser() if exp.data_root else paths.data_root()
-    if not args.no_data and not args.dry_run and exp.data_root is None:
-        from .synthetic import ensure_dataset, summarize
+    if not args.no_data and not args.dry_run:
+        if paths.is_default_data_root(data_root):
+            from .synthetic import ensure_dataset, summarize
 
-        data_root = ensure_dataset(data_root)
-        print(summarize(data_root))
+            data_root = ensure_dataset(data_root)
+            print(summarize(data_root))
+        else:
+            try:  # a user's download: check the layout, never write there
+                print(f"Data root {data_root}: MIMIC-IV {paths.mimic_iv_root(data_root)}")
+            except FileNotFoundError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 2
     run = args.run or f"{exp.name}-{exp.profile}"
     plan = RunPlan(
         run_dir=(args.reports or reports_root()) / run,

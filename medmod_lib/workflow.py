@@ -36,8 +36,7 @@ def ensure_data(data_root: str | Path | None = None) -> Path:
     (the error says how to point the kit at it).
     """
     root = Path(data_root).expanduser() if data_root else paths.data_root()
-    default = paths.project_root() / "data" / "synthetic"
-    if root.resolve() == default.resolve():
+    if paths.is_default_data_root(root):
         from .synthetic import ensure_dataset
 
         ensure_dataset(root)

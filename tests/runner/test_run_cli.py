@@ -39,3 +39,17 @@ def test_dry_run_lists_the_grid_and_writes_nothing(tmp_path, capsys, make_toys):
     assert "6 executed copies planned (device=cpu, smoke=True)" in out
     assert "01_beta__seed-1_method-vicreg: {'seed': 1, 'method': 'vicreg'}" in out
     assert not (tmp_path / "rep").exists()
+
+
+def test_a_users_data_root_is_checked_never_generated_into(
+    tmp_path, capsys, monkeypatch, make_toys
+):
+    """MEDMOD_DATA_ROOT pointing at a folder without MIMIC-IV: a clear error, nothing written."""
+    notebooks = make_toys(tmp_path / "nb", names=("00_alpha",))
+    mine = tmp_path / "my_mimic"
+    (mine / "notes").mkdir(parents=True)
+    monkeypatch.setenv("MEDMOD_DATA_ROOT", str(mine))
+    argv = ["--profile", "smoke", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep")]
+    assert run.main(argv) == 2
+    assert "No mimiciv release found" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes"]
