@@ -167,6 +167,19 @@ def _improved(score: float, best: float | None, mode: str, min_delta: float) -> 
     return score > best + min_delta if mode == "max" else score < best - min_delta
 
 
+def _logged(terms: dict[str, Any], skip: bool) -> dict[str, float]:
+    """Floats of one step's terms; a skipped step keeps only its counts (``n_*``).
+
+    A skipped batch (e.g. fewer than 2 pairs) returns a placeholder zero loss, which
+    must not pull the epoch's mean loss down.
+    """
+    return {
+        k: float(v.detach() if isinstance(v, torch.Tensor) else v)
+        for k, v in terms.items()
+        if k != "skip" and (not skip or k.startswith("n_"))
+    }
+
+
 def _aggregate(rows: list[dict[str, float]]) -> dict[str, float]:
     """Epoch summary: mean of each term, sum of counts (keys starting with ``n_``)."""
     keys = list(dict.fromkeys(k for r in rows for k in r))
@@ -188,7 +201,7 @@ def _validation_loss(
         batch = _to_device(batch, device, channels_last)
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             terms = _as_terms(step_fn(model, batch))
-        rows.append({k: float(v) for k, v in terms.items() if k != "skip"})
+        rows.append(_logged(terms, bool(terms.get("skip", False))))
     agg = _aggregate(rows) if rows else {}
     return {f"val_{k}": v for k, v in ddp.all_reduce_mean(agg, device).items()}
 
@@ -362,13 +375,13 @@ def fit(
                 warnings.simplefilter("ignore", UserWarning)
                 scheduler.step()
             step += 1
-            values = {k: float(v.detach()) for k, v in terms.items()}
+            values = _logged(terms, skip)
             values["n_skipped_steps"] = float(skip)
             rows.append(values)
             if step % config.log_every == 0:
                 logger.log_many(epoch=epoch, step=step, split="train_step", lr=lr, values=values)
             bar.update(1)
-            bar.set_postfix(loss=f"{values['loss']:.4g}")
+            bar.set_postfix(loss=f"{values.get('loss', float('nan')):.4g}")
         bar.close()
         train_summary = ddp.all_reduce_mean(_aggregate(rows), device)
         logger.log_many(

@@ -170,3 +170,27 @@ def test_lars_and_grad_clip_train(make_model, make_loader):
     res = fit(make_model(), make_loader(), config=cfg)
     train = res.history.query("split == 'train'")["loss"]
     assert train.iloc[-1] < train.iloc[0]
+
+
+def test_skipped_validation_batches_do_not_lower_the_validation_loss(make_model, make_loader):
+    """A batch the step skips (e.g. < 2 pairs) returns a placeholder 0 loss: not averaged."""
+    calls = {"n": 0}
+
+    def step(model, batch):
+        out = model(batch)
+        if not model.training:
+            calls["n"] += 1
+            if calls["n"] % 2 == 0:  # every other validation batch is skipped
+                return {"loss": out["loss"] * 0.0, "skip": torch.tensor(True)}
+        return out
+
+    skipped = fit(
+        make_model(), make_loader(), config=_cfg(epochs=1), val_loader=make_loader(16), step_fn=step
+    )
+    val = skipped.history.query("split == 'val'")["val_loss"].item()
+    model = skipped.model.eval()
+    with torch.no_grad():
+        losses = [float(model(b)["loss"]) for b in make_loader(16)]
+    assert len(losses) >= 2
+    kept = losses[0::2]  # the 1st, 3rd, ... batches; the others were skipped
+    assert val == pytest.approx(sum(kept) / len(kept), rel=1e-5)
