@@ -29,8 +29,9 @@ class CxrTables:
     """Generated CXR rows.
 
     Attributes:
-        metadata: ``mimic-cxr-2.0.0-metadata`` rows plus ``height``/``width`` (written pixels)
-            and ``render_view`` (the renderer's view: AP, PA or LATERAL).
+        metadata: ``mimic-cxr-2.0.0-metadata`` rows plus ``height``/``width`` (written pixels),
+            ``render_view`` (the renderer's view: AP, PA or LATERAL) and ``intubated``
+            (the film shows an ET tube: ICU film of a ventilated stay).
         chexpert, negbio, split: the label and split files (schema columns).
         intensity: float (n_images, 13): finding intensities per image, columns
             :data:`signal.FINDINGS` order.
@@ -82,8 +83,18 @@ def _studies(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
     return df.sort_values(["subject_id", "time"], kind="stable").reset_index(drop=True)
 
 
+def _intubated(pop: Population, studies: pd.DataFrame) -> np.ndarray:
+    """bool (n_studies,): ICU films of ventilated stays, which show the ET tube."""
+    src = studies["source"].to_numpy()
+    vent = pop.stays["ventilated"].to_numpy()[np.maximum(src, 0)]
+    return vent & (studies["kind"] == "icu").to_numpy()
+
+
 def _findings(pop: Population, studies: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-    """float (n_studies, 13): finding intensities in [0, 1] (0 = absent)."""
+    """float (n_studies, 13): finding intensities in [0, 1] (0 = absent).
+
+    Every film of an intubated patient shows Support Devices (the ET tube).
+    """
     src = studies["source"].to_numpy()
     icu = src >= 0
     z = np.where(
@@ -99,12 +110,10 @@ def _findings(pop: Population, studies: pd.DataFrame, rng: np.random.Generator) 
     b0 = np.array([signal.FINDINGS[n][0] for n in names])
     w = np.array([signal.FINDINGS[n][1] for n in names])
     logit = b0 + z @ w.T
-    vent = (
-        pop.stays["ventilated"].to_numpy()[np.maximum(src, 0)]
-        & (studies["kind"] == "icu").to_numpy()
-    )
+    vent = _intubated(pop, studies)
     logit[:, names.index("Support Devices")] += 3.0 * vent
     present = rng.random(logit.shape) < signal.sigmoid(logit)
+    present[vent, names.index("Support Devices")] = True
     strength = signal.sigmoid(0.8 * logit + rng.normal(0, 0.6, logit.shape))
     return np.where(present, np.clip(0.2 + 0.8 * strength, 0.2, 1.0), 0.0)
 
@@ -187,6 +196,7 @@ def build_cxr(
             "ViewCodeSequence_CodeMeaning": [VIEW_CODE[v] for v in view],
             "PatientOrientationCodeSequence_CodeMeaning": orient,
             "render_view": render_view,
+            "intubated": _intubated(pop, studies)[img_study],
         }
     )
     chexpert = _labels(studies, intensity, rng)

@@ -65,7 +65,9 @@ def write_images(
 
     Args:
         root: the MIMIC-CXR-JPG release folder.
-        metadata: rows with ``dicom_id, subject_id, study_id, Rows, Columns, render_view``.
+        metadata: rows with ``dicom_id, subject_id, study_id, Rows, Columns, render_view``
+            and optionally ``intubated`` (draw the ET tube plus ``round(3 x)`` other
+            devices at Support Devices intensity ``x``).
         intensity: float (n_images, 13): finding intensities (:data:`signal.FINDINGS` order).
         seed: base seed; image ``i`` uses ``SeedSequence([seed, i])`` so images do not
             depend on each other.
@@ -75,8 +77,12 @@ def write_images(
     render, anatomy_cls = _renderer()
     names = list(signal.FINDINGS)
     anatomies: dict[int, object] = {}
-    rows = metadata[["dicom_id", "subject_id", "study_id", "Rows", "Columns", "render_view"]]
-    for i, (dicom, sid, study, h, w, view) in enumerate(
+    if "intubated" not in metadata:
+        metadata = metadata.assign(intubated=False)
+    cols = ["dicom_id", "subject_id", "study_id", "Rows", "Columns", "render_view", "intubated"]
+    rows = metadata[cols]
+    sd = names.index("Support Devices")
+    for i, (dicom, sid, study, h, w, view, tube) in enumerate(
         tqdm(rows.itertuples(index=False), total=len(rows), desc="X-rays", disable=not progress)
     ):
         rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
@@ -89,8 +95,13 @@ def write_images(
             rh, rw = round(h * scale), round(w * scale)
         else:
             rh, rw = h, w
+        devices = None
+        if tube and anatomy_cls is not None:
+            others = rng.permutation(["ng", "cvc", "ecg"])[: int(round(3 * intensity[i, sd]))]
+            devices = ["et", *others]
+        extra = {"devices": devices} if devices is not None else {}
         pixels = render(
-            findings, view=view, height=rh, width=rw, rng=rng, anatomy=anatomies.get(sid)
+            findings, view=view, height=rh, width=rw, rng=rng, anatomy=anatomies.get(sid), **extra
         )
         img = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), mode="L")
         if full_size:

@@ -25,7 +25,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -36,6 +36,10 @@ from medmod_lib.reference import CHEXPERT_LABELS
 
 #: Accepted ``view`` values; "LL" (left lateral) is drawn as "LATERAL".
 VIEWS: tuple[str, ...] = ("AP", "PA", "LATERAL", "LL")
+#: Support devices the renderer draws: endotracheal tube, nasogastric tube,
+#: central venous catheter, ECG leads.
+DEVICES: tuple[str, ...] = ("et", "ng", "cvc", "ecg")
+_DEVICE_WIDTH = {"et": 6.0, "ng": 1.5, "cvc": 1.2}  # pixels at 256 px
 #: Images whose longer side exceeds this are rendered at this size and upscaled.
 MAX_INTERNAL_SIDE = 512
 #: Linear attenuation of the film curve: brightness = 1 - exp(-FILM_GAIN * density).
@@ -161,6 +165,7 @@ class _Canvas:
     lateral: bool
     rib_spacing: float
     devices: dict[str, list[tuple[float, float]]]  # centre lines of tubes and lines
+    drawn_devices: tuple[str, ...] | None  # the film's devices; None: chosen by intensity
     density: np.ndarray  # everything but air, ribs and metal
     air: np.ndarray  # lung air thickness
     opacity: np.ndarray  # fraction of the air replaced by fluid/tissue (clipped to [0, 1])
@@ -514,9 +519,15 @@ def _fracture(c: _Canvas, x: float, rng: np.random.Generator, side: int) -> None
 
 
 def _support_devices(c: _Canvas, x: float, rng: np.random.Generator, side: int) -> None:
-    """ET tube, NG tube, central line and ECG leads: thin bright lines (1 to 4 devices)."""
+    """ET tube, NG tube, central line and ECG leads: bright lines (1 to 4 devices).
+
+    The devices are ``c.drawn_devices`` when the caller names them (an intubated
+    patient has the ET tube); otherwise ``1 + round(3 x)`` of them at random.
+    """
     ws = max(1.0, c.metal.shape[0] / 256)
-    chosen = rng.permutation(["et", "ng", "cvc", "ecg"])[: 1 + int(round(3 * x))]
+    chosen = c.drawn_devices
+    if chosen is None:
+        chosen = rng.permutation(list(DEVICES))[: 1 + int(round(3 * x))]
     for name in chosen:
         if name == "ecg":
             for _ in range(int(rng.integers(2, 5))):
@@ -527,10 +538,8 @@ def _support_devices(c: _Canvas, x: float, rng: np.random.Generator, side: int) 
                 end = (np.sign(pu) * 1.05, pv + rng.uniform(-0.3, 0.3))
                 bend = ((pu + end[0]) / 2, (pv + end[1]) / 2 + rng.uniform(-0.1, 0.1))
                 c.polyline([(pu, pv), bend, end], 1.2, ws)
-        else:
-            c.polyline(
-                c.devices[name], 1.3 if name == "et" else 1.6, (3.0 if name == "et" else 1.2) * ws
-            )
+        else:  # an ET tube is ~11 mm wide: ~2.5 % of a film's width
+            c.polyline(c.devices[name], 1.3 if name == "et" else 1.6, _DEVICE_WIDTH[name] * ws)
 
 
 #: Drawing order: pleural air last among lung findings so no marking crosses it.
@@ -671,6 +680,7 @@ def render_radiograph(
     width: int,
     rng: np.random.Generator,
     anatomy: Anatomy | None = None,
+    devices: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Render one synthetic chest radiograph.
 
@@ -683,15 +693,24 @@ def render_radiograph(
         width: Columns of the output image.
         rng: Source of all randomness; the same state gives the same image.
         anatomy: The patient's geometry; drawn from ``rng`` when omitted.
+        devices: Which :data:`DEVICES` a present "Support Devices" draws (e.g. the
+            ET tube of an intubated patient); ``None``: 1 to 4 at random, more
+            at higher intensity.
 
     Returns:
         uint8 array (height, width), MONOCHROME2 (bone bright, air dark).
 
     Raises:
         ValueError: Unknown finding name (the message lists the valid ones),
-            intensity outside [0, 1], unknown view, or a side below 16 pixels.
+            intensity outside [0, 1], unknown view, a side below 16 pixels, or an
+            unknown device.
     """
     f = _check(findings, view, height, width)
+    if devices is not None:
+        devices = tuple(devices)
+        unknown = sorted(set(devices) - set(DEVICES))
+        if unknown:
+            raise ValueError(f"Unknown devices {unknown}; valid: {list(DEVICES)}")
     a = Anatomy.sample(rng) if anatomy is None else anatomy
     base_seed, finding_seed = (int(s) for s in rng.integers(0, 2**63, size=2))
     base = np.random.default_rng(base_seed)
@@ -723,6 +742,7 @@ def render_radiograph(
         opacity=zeros.copy(),
         ribs=zeros.copy(),
         vessels=zeros,
+        drawn_devices=devices,
         **geo,
     )
     if lateral:

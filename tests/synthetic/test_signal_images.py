@@ -19,6 +19,7 @@ from medmod_lib.synthetic import generate
 FINDING_AUROC_MIN = {"Cardiomegaly": 0.85, "Pleural Effusion": 0.78, "Edema": 0.78}
 IMAGE_IHM_AUROC_BAND = (0.62, 0.85)
 FUSED_OVER_IMAGE_MIN = 0.04
+ETT_AUROC_MIN = 0.85
 IMAGE_FEATURES = [
     "Atelectasis",
     "Cardiomegaly",
@@ -79,16 +80,21 @@ def stays_with_films(tmp_path_factory):
     pixels = (pixels - pixels.mean(0)) / (pixels.std(0) + 1e-6)
     ce = pd.read_csv(
         iv / "icu" / "chartevents.csv.gz",
-        usecols=["stay_id", "charttime", "itemid", "valuenum"],
+        usecols=["stay_id", "charttime", "itemid", "value", "valuenum"],
         parse_dates=["charttime"],
     )
     ce = ce.merge(icu[["stay_id", "intime"]], on="stay_id")
     ce = ce[(ce["charttime"] - ce["intime"]) <= pd.Timedelta("48h")]
+    # Intubated per the EHR: GCS verbal charted as "No Response-ETT" in the window.
+    ett = ce.loc[(ce["itemid"] == 223900) & (ce["value"] == "No Response-ETT"), "stay_id"]
+    films["ett_charted"] = films["stay_id"].isin(set(ett))
     ehr = ce.groupby(["stay_id", "itemid"])["valuenum"].agg(["mean", "min", "max"]).unstack()
     ehr = ehr.loc[:, ehr.notna().mean() > 0.3].reindex(films["stay_id"])
     ehr = ehr.fillna(ehr.median())
     ehr = ((ehr - ehr.mean()) / ehr.std()).fillna(0).to_numpy()
-    return films.reset_index(drop=True), pixels, ehr
+    films = films.reset_index(drop=True)
+    films.attrs["root"] = root
+    return films, pixels, ehr
 
 
 @pytest.mark.slow
@@ -126,3 +132,19 @@ def test_mortality_information_is_split_across_modalities(stays_with_films):
     assert IMAGE_IHM_AUROC_BAND[0] <= auc_image <= IMAGE_IHM_AUROC_BAND[1], auc_image
     assert auc_fused >= auc_image + FUSED_OVER_IMAGE_MIN, (auc_fused, auc_image)
     assert auc_fused >= auc_ehr - 0.005, (auc_fused, auc_ehr)
+
+
+@pytest.mark.slow
+def test_intubation_links_the_modalities(stays_with_films):
+    """Shared structure for cross-modal pretraining: the ET tube on the film <-> ETT in the EHR."""
+    films, _, _ = stays_with_films
+    root = paths.mimic_cxr_root(films.attrs["root"])
+    crops = []
+    for p in films["path"]:
+        img = np.asarray(Image.open(root / p).convert("L").resize((64, 64)), np.float32)
+        crops.append(img[:16, 24:40].ravel())  # the trachea above the carina
+    x = np.stack(crops)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    y = films["ett_charted"].to_numpy(int)
+    assert 0.2 < y.mean() < 0.7
+    assert cv_auroc(x, y, c=0.05, repeats=1) >= ETT_AUROC_MIN
