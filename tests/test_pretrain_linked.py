@@ -257,3 +257,18 @@ def test_pretrained_probe_beats_random_encoders(pairs):
     random_auroc = probe_auroc(build_pretrain_model(config), probe_train, held_out)
     result = pretrain_linked(pairs, config, out_dir=None)
     assert probe_auroc(result.model, probe_train, held_out) > random_auroc
+
+
+def test_pretrain_linked_monitor_can_be_chosen(pairs, tmp_path):
+    out = tmp_path / "run"
+    pretrain_linked(pairs, tiny_config("simclr", monitor="val_loss"), out_dir=out)
+    settings = read_settings(out)
+    assert settings["monitor"] == "val_loss" and "requested" in settings["monitor_reason"]
+    assert settings["pretrain"]["monitor"] == "val_loss"  # the request, compared on reuse
+    table = epoch_table(history_frame(out))
+    assert settings["best_epoch"] == int(table.loc[table["val_loss"].idxmin(), "epoch"])
+    # no monitor: the last epoch is kept; a changed monitor replaces the stored run
+    last = pretrain_linked(pairs, tiny_config("simclr", monitor=None), out_dir=out)
+    assert read_settings(out)["monitor"] is None and last.best_epoch is None
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        pretrain_linked(pairs, tiny_config("simclr", monitor="train_loss"), out_dir=None)

@@ -49,7 +49,7 @@ SETTINGS_FILE = "settings.json"
 #: Default cohort of the pairs and label of the probe.
 DEFAULT_TASK = "in-hospital-mortality"
 #: Config fields that do not change the weights (ignored when reusing a checkpoint).
-_NOT_COMPARED = ("device", "progress", "num_workers", "monitor")
+_NOT_COMPARED = ("device", "progress", "num_workers")
 
 
 def pretrain_dir(output_dir: str | Path, method: str, seed: int) -> Path:
@@ -258,13 +258,29 @@ def _stay_image_dataset(linked, ehr, cache, s: PairData, task: Task, plain):
     )
 
 
-def _monitor(pairs: LinkedPairs) -> tuple[str, str]:
-    if pairs.probe_scorable:
-        return "val_auroc", "linear-probe validation AUROC"
-    return "val_loss", (
-        f"validation loss: the {pairs.counts['val'].paired} validation pairs have "
+#: Epoch-selection monitors of :func:`pretrain_linked`.
+MONITORS = ("auto", "val_auroc", "val_loss", None)
+
+
+def _monitor(pairs: LinkedPairs, requested: str | None) -> tuple[str | None, str]:
+    """The monitor actually used for ``requested`` and why."""
+    if requested not in MONITORS:
+        raise ValueError(f"PretrainConfig.monitor must be one of {MONITORS}, got {requested!r}")
+    undefined = (
+        f"the {pairs.counts['val'].paired} validation pairs have "
         f"{pairs.positives['val']} positives, so the probe AUROC is undefined"
     )
+    if requested is None:
+        return None, "none requested: the last epoch is kept"
+    if requested == "val_loss":
+        return "val_loss", "validation loss (requested)"
+    if pairs.probe_scorable:
+        return "val_auroc", "linear-probe validation AUROC"
+    if requested == "val_auroc":
+        raise ValueError(
+            f"monitor='val_auroc' but {undefined}; use monitor='val_loss' or more data."
+        )
+    return "val_loss", f"validation loss: {undefined}"
 
 
 def pretrain_linked(
@@ -274,26 +290,30 @@ def pretrain_linked(
     out_dir: str | Path | None,
     features: Features = "both",
 ) -> PretrainResult:
-    """Pretrain on the training pairs; select the epoch by the probe (or the val loss).
+    """Pretrain on the training pairs; select the epoch by the probe or the val loss.
 
-    The monitor is ``val_auroc`` (logistic regression on frozen ``features`` of the
-    training pairs, scored on the validation pairs) when the validation pairs hold
-    both classes, else ``val_loss`` (reported in ``settings.json``). ``best.pt`` is
-    always written; a rerun with the same ``out_dir`` resumes from ``last.pt``.
+    The linear probe (logistic regression on frozen ``features`` of the training
+    pairs, scored on the validation pairs) is logged every epoch as ``val_auroc``.
+    ``config.monitor`` chooses the epoch kept in ``best.pt``: ``"auto"`` is the probe
+    AUROC (MedMod) when the validation pairs hold both classes, else ``val_loss``;
+    ``"val_loss"`` is the objective on the validation pairs (steadier than a probe
+    scored on a few dozen stays); ``None`` keeps the last epoch. The monitor used
+    and why are written to ``settings.json``. A rerun with the same ``out_dir``
+    resumes from ``last.pt``.
 
     Args:
         pairs: from :func:`linked_pairs`.
-        config: the pretraining run (its ``monitor`` is replaced as described).
+        config: the pretraining run.
         out_dir: checkpoint folder, usually :func:`pretrain_dir`; ``None``: in memory.
         features: encoder features of the probe (``"ehr"``, ``"cxr"``, ``"both"``).
 
     Returns:
         The :class:`~medmod_lib.pretrain.PretrainResult` (best-epoch weights restored).
     """
-    monitor, why = _monitor(pairs)
-    config = replace(config, monitor=monitor)
+    monitor, why = _monitor(pairs, config.monitor)
     if out_dir is not None and ddp.current().is_main:
         _clear_other_run(Path(out_dir), config, pairs.settings, features)
+    requested, config = config, replace(config, monitor=monitor)
     bs = config.batch_size
     train = pairs.loader("train", batch_size=bs, seed=config.seed, num_workers=config.num_workers)
     if len(train) == 0:
@@ -313,7 +333,7 @@ def pretrain_linked(
             meta = {"epoch": result.fit.last_epoch, "monitor": monitor, "score": None}
             save_checkpoint(out / BEST, {"model": result.model.state_dict(), **meta})
         settings = {
-            "pretrain": config.to_dict(),
+            "pretrain": requested.to_dict(),
             "data": _plain(pairs.settings),
             "features": features,
             "monitor": monitor,
