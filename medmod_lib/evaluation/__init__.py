@@ -28,14 +28,25 @@ from .protocols import (
     train_and_evaluate,
 )
 from .results import RESULT_COLUMNS, append_results, evaluate_predictions, read_results, result_rows
+from .stage1 import radiology_cxr_encoder, stage2_init
 from .subgroups import AGE_BINS, age_group, race_group, sex_group, subgroup_frame, subgroup_metrics
-from .suite import DEFAULT_BASELINES, degradation, evaluate_task, results_table, sweep_rows
+from .suite import (
+    DEFAULT_BASELINES,
+    degradation,
+    evaluate_task,
+    expectation_table,
+    results_table,
+    sweep_rows,
+)
 
 __all__ = [
     "AGE_BINS",
     "DEFAULT_BASELINES",
     "degradation",
     "evaluate_task",
+    "radiology_cxr_encoder",
+    "stage2_init",
+    "expectation_table",
     "results_table",
     "sweep_rows",
     "MODALITIES",

@@ -30,6 +30,7 @@ from .protocols import (
     supervised,
 )
 from .results import RESULT_COLUMNS, _typed
+from .stage1 import stage2_init
 
 #: Supervised baselines trained by default (``early`` needs pretrained encoders).
 DEFAULT_BASELINES: tuple[str, ...] = ("ehr_only", "cxr_only", "joint", "late", "medfuse")
@@ -55,6 +56,7 @@ def evaluate_task(
     finetune: Sequence[str] = ("ehr+cxr",),
     baselines: Sequence[str] = DEFAULT_BASELINES,
     encoders: EncoderSpec | None = None,
+    cxr_stage1: nn.Module | None = None,
     verbose: bool = True,
 ) -> dict[str, ProtocolResult]:
     """Linear probes, fine-tuning and supervised baselines of one task.
@@ -70,11 +72,17 @@ def evaluate_task(
         baselines: names of :data:`medmod_lib.fusion.FUSION_MODELS`; ``early`` uses the
             pretrained encoders (frozen, as in MedFuse), the others fresh ones.
         encoders: sizes of the baselines' fresh encoders.
+        cxr_stage1: MedFuse's two stages (:mod:`.stage1`): the baselines with an X-ray
+            encoder start from this one (trained on the radiology labels), and the
+            fusion baselines take their EHR encoder from the ``ehr_only`` baseline
+            trained just before. ``None``: every baseline starts from random weights.
         verbose: print one line per model (best epoch, headline metric, seconds).
 
     Returns:
         ``{result.name: result}`` in training order.
     """
+    if "early" in baselines and (ehr_encoder is None or cxr_encoder is None):
+        raise ValueError("baseline 'early' freezes pretrained encoders; pass both encoders")
     jobs: list[tuple[str, Any]] = []
     if ehr_encoder is not None or cxr_encoder is not None:
         kw = {"ehr_encoder": ehr_encoder, "cxr_encoder": cxr_encoder, "method": method}
@@ -82,19 +90,21 @@ def evaluate_task(
             jobs.append((m, lambda m=m: linear_eval(data, modality=m, config=probe_config, **kw)))
         for m in finetune:
             jobs.append((m, lambda m=m: fine_tune(data, modality=m, config=train_config, **kw)))
-    for name in baselines:
+    trained: dict[str, ProtocolResult] = {}
+
+    def baseline(name: str) -> ProtocolResult:
         # MedFuse's early fusion: frozen *pretrained* encoders (random frozen ones teach nothing)
-        pre = {"ehr_encoder": ehr_encoder, "cxr_encoder": cxr_encoder} if name == "early" else {}
-        if name == "early" and (ehr_encoder is None or cxr_encoder is None):
-            raise ValueError("baseline 'early' freezes pretrained encoders; pass both encoders")
-        jobs.append(
-            (
-                name,
-                lambda n=name, p=pre: supervised(
-                    data, n, encoders=encoders, config=train_config, **p
-                ),
-            )
-        )
+        if name == "early":
+            init = {"ehr_encoder": ehr_encoder, "cxr_encoder": cxr_encoder}
+        else:
+            init = stage2_init(name, cxr_stage1, trained.get("ehr_only"))
+        trained[name] = supervised(data, name, encoders=encoders, config=train_config, **init)
+        return trained[name]
+
+    if cxr_stage1 is not None and "ehr_only" in baselines:  # stage 1 of the EHR encoder first
+        baselines = ["ehr_only", *[b for b in baselines if b != "ehr_only"]]
+    for name in baselines:
+        jobs.append((name, lambda n=name: baseline(n)))
     out: dict[str, ProtocolResult] = {}
     for _, job in jobs:
         start = time.perf_counter()
@@ -232,3 +242,58 @@ def sweep_rows(
         columns=list(RESULT_COLUMNS),
     )
     return _typed(frame)
+
+
+def expectation_table(rows: pd.DataFrame, expectations: Sequence[Any]) -> pd.DataFrame:
+    """Check a results table against expected orderings (e.g. a data card's claims).
+
+    Each expectation names a task, the model expected to score higher (``better``)
+    and the one expected to score lower (``worse``) on the task's monitored metric
+    (:data:`MONITOR`), as ``method/protocol/modality`` keys, and whether their 95 %
+    confidence intervals should be ``separated`` (not overlap) at this data size.
+
+    Args:
+        rows: tidy result rows with ``value``, ``ci_low`` and ``ci_high``.
+        expectations: objects with ``task``, ``better``, ``worse`` and ``separated``
+            attributes (e.g. :data:`medmod_lib.synthetic.signal.DEMO_EXPECTATIONS`).
+
+    Returns:
+        One row per expectation whose two models are in ``rows``: the values and
+        intervals, ``higher`` (better's value is above worse's), ``overlap`` (the
+        intervals share a point), ``separated_expected`` and ``as_expected``: for an
+        expected separation, higher with intervals apart; for a direction-only
+        expectation ``<NA>``, since the test set cannot resolve it either way.
+    """
+    out = []
+    keyed = rows.assign(
+        model=rows["method"] + "/" + rows["protocol"] + "/" + rows["modality"]
+    ).set_index(["task", "model", "metric"])
+    for e in expectations:
+        task = Task.parse(e.task)
+        metric = MONITOR[task]
+        try:
+            a = keyed.loc[(task.value, e.better, metric)]
+            b = keyed.loc[(task.value, e.worse, metric)]
+        except KeyError:
+            continue
+        a = a.iloc[0] if isinstance(a, pd.DataFrame) else a
+        b = b.iloc[0] if isinstance(b, pd.DataFrame) else b
+        overlap = bool(a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"])
+        higher = bool(a["value"] > b["value"])
+        out.append(
+            {
+                "task": task.value,
+                "better": e.better,
+                "worse": e.worse,
+                "metric": metric,
+                "value_better": float(a["value"]),
+                "ci_better": _fmt(a["value"], a["ci_low"], a["ci_high"], 3),
+                "value_worse": float(b["value"]),
+                "ci_worse": _fmt(b["value"], b["ci_low"], b["ci_high"], 3),
+                "higher": higher,
+                "overlap": overlap,
+                "separated_expected": bool(e.separated),
+                "as_expected": (higher and not overlap) if e.separated else pd.NA,
+            }
+        )
+    return pd.DataFrame(out)

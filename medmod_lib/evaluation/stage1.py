@@ -1,0 +1,143 @@
+"""MedFuse's stage 1: an X-ray encoder trained on the 14 radiology labels first.
+
+MedFuse trains its fusion models in two stages (FACTS, "Fusion variants"): the
+X-ray encoder first learns the 14 CheXpert findings on the image-only radiology
+cohort, the EHR encoder learns the task (the EHR-only model); stage 2 starts the
+fusion model from both encoders and trains everything. Started from random
+weights instead (MedFuse's ``medFuse_rand``), a ResNet that sees only the few
+hundred paired films of a task overfits them, and on the synthetic demo data the
+fused model then scores *better* with its images removed.
+
+:func:`radiology_cxr_encoder` trains the stage-1 encoder on the training split of
+the radiology cohort (the subject split every cohort shares, so no validation or
+test subject is seen) and keeps it in ``<output_dir>/stage1/`` for notebooks 03
+and 04 to share; the file is reused while the settings match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ..reference import Task
+from ..training.checkpoint import load_checkpoint, save_checkpoint
+from .fitting import ProtocolConfig
+from .protocols import EncoderSpec, supervised
+
+#: Folder under ``output_dir`` with the stage-1 encoders.
+STAGE1_DIR = "stage1"
+#: Config fields that do not change the trained weights.
+_IGNORED = ("device", "progress", "num_workers", "n_boot", "bootstrap_seed")
+
+
+def _settings(
+    encoders: EncoderSpec, config: ProtocolConfig, image_size: int, max_samples: int | None
+) -> dict[str, Any]:
+    train = {k: v for k, v in asdict(config).items() if k not in _IGNORED}
+    return {
+        "cxr_arch": encoders.cxr_arch,
+        "cxr_in_channels": encoders.cxr_in_channels,
+        "config": train,
+        "image_size": int(image_size),
+        "max_samples": max_samples,
+    }
+
+
+def radiology_cxr_encoder(
+    linked: Any,
+    cache: Any,
+    output_dir: str | Path,
+    *,
+    encoders: EncoderSpec,
+    config: ProtocolConfig,
+    image_size: int,
+    max_samples: int | None = None,
+    verbose: bool = True,
+) -> nn.Module:
+    """The stage-1 X-ray encoder: trained on the radiology labels, reused if present.
+
+    Args:
+        linked: the linked cohorts (:class:`~medmod_lib.linking.LinkedData`).
+        cache: the image cache.
+        output_dir: the run's folder; the encoder is kept in ``output_dir/stage1/``.
+        encoders: sizes of the encoder (its ``cxr_arch`` and ``cxr_in_channels``).
+        config: training settings (epochs, learning rate, early stopping on the
+            validation macro AUROC).
+        image_size: image side; must match the task models that start from it.
+        max_samples: cap per split (smoke runs).
+        verbose: print one line (trained or reused, validation and test macro AUROC).
+
+    Returns:
+        A ``ResNetEncoder`` with the stage-1 weights (a fresh module each call).
+    """
+    from ..workflow import task_datasets
+
+    settings = _settings(encoders, config, image_size, max_samples)
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    file = Path(output_dir) / STAGE1_DIR / f"radiology_cxr_{key}.pt"
+    encoder = encoders.build()[1]
+    if file.is_file():
+        state = load_checkpoint(file)
+        encoder.load_state_dict(state["model"])
+        if verbose:
+            print(
+                f"stage 1: reusing {file.name} (test macro AUROC {state['test_auroc_macro']:.3f})"
+            )
+        return encoder
+    data = task_datasets(
+        linked,
+        None,
+        cache,
+        task=Task.RADIOLOGY,
+        mode="radiology",
+        image_size=image_size,
+        channels=encoders.cxr_in_channels,
+        max_samples=max_samples,
+        seed=config.seed,
+    )
+    result = supervised(data, "cxr_only", encoders=encoders, config=config)
+    value = float(result.rows.set_index("metric").loc["auroc_macro", "value"])
+    encoder.load_state_dict(result.model.cxr_encoder.state_dict())
+    save_checkpoint(
+        file,
+        {
+            "model": encoder.state_dict(),
+            "settings": json.dumps(settings),
+            "best_epoch": result.best_epoch,
+            "test_auroc_macro": value,
+        },
+    )
+    if verbose:
+        print(
+            f"stage 1: X-ray encoder trained on the radiology labels of {len(data.train)} "
+            f"training films, best epoch {result.best_epoch}, test macro AUROC {value:.3f}"
+        )
+    return encoder
+
+
+def stage2_init(
+    name: str, cxr_stage1: nn.Module | None, ehr_only: Any | None = None
+) -> dict[str, nn.Module]:
+    """The encoders a supervised baseline starts from in MedFuse's stage 2.
+
+    Args:
+        name: the baseline (``ehr_only``, ``cxr_only``, ``joint``, ``late``, ``medfuse``).
+        cxr_stage1: the stage-1 X-ray encoder (:func:`radiology_cxr_encoder`); ``None``
+            means every baseline starts from random weights.
+        ehr_only: the task's trained ``ehr_only`` result (its EHR encoder is the EHR
+            stage 1 of the fusion baselines); ``None``: a fresh EHR encoder.
+
+    Returns:
+        Keyword arguments for :func:`~medmod_lib.evaluation.supervised` (``{}``: random).
+    """
+    if cxr_stage1 is None or name == "ehr_only":
+        return {}
+    init = {"cxr_encoder": cxr_stage1}
+    if name != "cxr_only" and ehr_only is not None:
+        init["ehr_encoder"] = ehr_only.model.ehr_encoder
+    return init

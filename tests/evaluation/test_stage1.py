@@ -1,0 +1,55 @@
+"""MedFuse stage 1 on the linked synthetic cohort: trained once, reused, never on held-out films."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from medmod_lib import workflow
+from medmod_lib.evaluation import EncoderSpec, ProtocolConfig, radiology_cxr_encoder
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def prepared(synthetic_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("stage1")
+    ehr = workflow.ensure_processed(synthetic_root, out)
+    linked = workflow.ensure_linked(ehr, synthetic_root, out)
+    cache = workflow.ensure_image_cache(synthetic_root, out, progress=False)
+    return out, linked, cache
+
+
+SPEC = EncoderSpec(ehr_hidden_dim=8, cxr_arch="resnet18")
+
+
+def _config(**kw) -> ProtocolConfig:
+    base = dict(epochs=1, batch_size=8, device="cpu", progress=False, n_boot=10)
+    return ProtocolConfig(**(base | kw))
+
+
+def test_stage1_encoder_is_trained_once_then_reused(prepared, capsys):
+    out, linked, cache = prepared
+    kw = dict(encoders=SPEC, image_size=32, max_samples=24)
+    first = radiology_cxr_encoder(linked, cache, out, config=_config(), **kw)
+    files = list((out / "stage1").glob("radiology_cxr_*.pt"))
+    assert len(files) == 1
+    assert "trained on the radiology labels of 24 training films" in capsys.readouterr().out
+    mtime = files[0].stat().st_mtime_ns
+    again = radiology_cxr_encoder(linked, cache, out, config=_config(device="cpu"), **kw)
+    assert "reusing" in capsys.readouterr().out
+    assert files[0].stat().st_mtime_ns == mtime
+    for (k, a), b in zip(first.state_dict().items(), again.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=k)
+    assert again is not first  # a fresh module: callers may fine-tune it
+    fresh = SPEC.build()[1].state_dict()
+    assert any(not torch.equal(fresh[k], v) for k, v in again.state_dict().items())
+    # other training settings: another file, not the reused one
+    radiology_cxr_encoder(linked, cache, out, config=_config(lr=3e-3), **kw)
+    assert len(list((out / "stage1").glob("radiology_cxr_*.pt"))) == 2
