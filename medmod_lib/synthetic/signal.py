@@ -10,22 +10,27 @@ factor        EHR files (chartevents / labevents / diagnoses)   X-ray findings (
 ============  ===============================================  =========================
 shared        heart rate, resp. rate, lactate, sepsis/shock    lung opacity, edema,
               codes, length of stay                            support devices
-lung          weak: SpO2 and FiO2 only                         opacity, consolidation,
-                                                               pneumonia, atelectasis,
+lung          SpO2, FiO2, resp. rate, temperature; COPD and    opacity, consolidation,
+              pneumonia codes                                  pneumonia, atelectasis,
                                                                effusion
-cardiac       weak: heart rate; CHF/AMI/dysrhythmia codes      cardiomegaly, enlarged
-                                                               cardiomediastinum, edema,
+cardiac       heart rate, blood pressure; CHF/AMI/dysrhythmia  cardiomegaly, enlarged
+              codes                                            cardiomediastinum, edema,
                                                                effusion
 neuro         GCS eye/verbal/motor, cerebrovascular codes      none
 metabolic     glucose, pH, blood pressure, creatinine,         none
               diabetes/renal codes
 ============  ===============================================  =========================
 
-So the "lung" and "cardiac" outcome information is mostly in the images, the
-"neuro" and "metabolic" information only in the EHR, and "shared" in both.
+So the "lung" and "cardiac" state is drawn on the films and seen by the EHR only
+through noisy vital signs, the "neuro" and "metabolic" information is in the EHR
+only, and "shared" is in both. Ventilation (logistic in shared, lung and neuro)
+links the two directly: "No Response-ETT" in the EHR, the ET tube on every ICU film.
+These links are the structure cross-modal pretraining can find.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,19 +56,21 @@ DETERIORATION_HOURS = 10.0
 #: Continuous charted variables: baseline, effect of each factor (per SD), noise SD,
 #: deterioration shift at death, and clip range (in the benchmark unit).
 VITALS: dict[str, dict[str, object]] = {
-    "Heart Rate": dict(base=86.0, w=[7.0, 0.3, 0.6, 0.0, 1.5], sd=9.0, det=28.0, lo=30, hi=200),
+    "Heart Rate": dict(base=86.0, w=[7.0, 0.3, 3.0, 0.0, 1.5], sd=9.0, det=28.0, lo=30, hi=200),
     "Systolic blood pressure": dict(
-        base=120.0, w=[-6.0, 0.0, -1.0, 0.0, -9.0], sd=12.0, det=-35.0, lo=50, hi=230
+        base=120.0, w=[-6.0, 0.0, -5.0, 0.0, -9.0], sd=12.0, det=-35.0, lo=50, hi=230
     ),
-    "Respiratory rate": dict(base=18.0, w=[2.5, 0.5, 0.3, 0.0, 0.5], sd=3.5, det=9.0, lo=4, hi=50),
+    "Respiratory rate": dict(base=18.0, w=[2.5, 1.8, 0.3, 0.0, 0.5], sd=3.5, det=9.0, lo=4, hi=50),
     "Oxygen saturation": dict(
-        base=96.5, w=[-0.5, -0.25, -0.1, 0.0, 0.0], sd=1.8, det=-7.0, lo=60, hi=100
+        base=96.5, w=[-0.5, -0.9, -0.1, 0.0, 0.0], sd=1.8, det=-7.0, lo=60, hi=100
     ),
-    "Temperature": dict(base=37.0, w=[0.35, 0.1, 0.0, 0.0, 0.0], sd=0.45, det=-0.6, lo=33, hi=41.5),
+    "Temperature": dict(
+        base=37.0, w=[0.35, 0.25, 0.0, 0.0, 0.0], sd=0.45, det=-0.6, lo=33, hi=41.5
+    ),
     "Glucose": dict(base=135.0, w=[10.0, 0.0, 0.0, 0.0, 38.0], sd=30.0, det=20.0, lo=35, hi=600),
     "pH": dict(base=7.39, w=[-0.025, -0.01, 0.0, 0.0, -0.045], sd=0.035, det=-0.1, lo=6.8, hi=7.7),
     "Fraction inspired oxygen": dict(
-        base=40.0, w=[4.0, 1.2, 0.3, 0.0, 0.0], sd=8.0, det=25.0, lo=21, hi=100
+        base=40.0, w=[4.0, 5.0, 0.3, 0.0, 0.0], sd=8.0, det=25.0, lo=21, hi=100
     ),
 }
 
@@ -137,6 +144,61 @@ PHENOTYPE_SPURIOUS = 0.02
 #: probability that a faint finding (intensity < 0.45) is reported uncertain (-1).
 FINDING_FLIP = 0.04
 FINDING_UNCERTAIN = 0.5
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A planted ordering of two models on one task, as notebook 03 checks it.
+
+    Attributes:
+        task: the task (its monitored metric is compared).
+        better: model expected to score higher, as ``method/protocol/modality``.
+        worse: model expected to score lower.
+        separated: their 95 % intervals should not overlap at the demo size
+            (``make demo``: 1,000 patients); ``False``: the direction is planted but
+            the demo's test set is too small to resolve it.
+        why: the planted effect behind it.
+    """
+
+    task: str
+    better: str
+    worse: str
+    separated: bool
+    why: str
+
+
+#: What ``make demo`` should show (``data_cards/synthetic_demo.md``, "What the demo resolves").
+DEMO_EXPECTATIONS: tuple[Expectation, ...] = (
+    Expectation(
+        "radiology",
+        "cxr_only/supervised/cxr",
+        "ehr_only/supervised/ehr",
+        True,
+        "findings are drawn on the film; the EHR sees lung and cardiac state only "
+        "through SpO2, FiO2, RR, HR and blood pressure",
+    ),
+    Expectation(
+        "radiology",
+        "medfuse/supervised/ehr+cxr",
+        "ehr_only/supervised/ehr",
+        True,
+        "adding the film to the EHR adds the findings",
+    ),
+    Expectation(
+        "in-hospital-mortality",
+        "ehr_only/supervised/ehr",
+        "cxr_only/supervised/cxr",
+        False,
+        "neuro, metabolic and the deterioration before death are in the EHR only",
+    ),
+    Expectation(
+        "in-hospital-mortality",
+        "medfuse/supervised/ehr+cxr",
+        "cxr_only/supervised/cxr",
+        False,
+        "fusion adds the EHR-only factors to the film (about +0.1 AUROC on large data)",
+    ),
+)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
