@@ -30,3 +30,26 @@ def synthetic_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: faster and steadier for tiny models on a shared 2-core machine."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def linked_run(synthetic_root, tmp_path_factory):
+    """``(output_dir, processed EHR, linked cohorts, image cache)`` of the session dataset."""
+    from medmod_lib import workflow
+
+    out = tmp_path_factory.mktemp("linked-run")
+    ehr = workflow.ensure_processed(synthetic_root, out)
+    linked = workflow.ensure_linked(ehr, synthetic_root, out)
+    cache = workflow.ensure_image_cache(synthetic_root, out, progress=False)
+    return out, ehr, linked, cache

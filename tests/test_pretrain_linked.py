@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from medmod_lib import workflow
 from medmod_lib.pretrain import PretrainConfig, build_pretrain_model
 from medmod_lib.pretrain.embed import Embeddings, embed, pair_similarity
 from medmod_lib.pretrain.linked import (
@@ -28,21 +27,12 @@ from medmod_lib.pretrain.plots import epoch_table, plot_loss_terms, plot_pair_si
 SMALL = PairData(image_size=32, max_bins=12)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def prepared(synthetic_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("pretrain-linked")
-    ehr = workflow.ensure_processed(synthetic_root, out)
-    linked = workflow.ensure_linked(ehr, synthetic_root, out)
-    cache = workflow.ensure_image_cache(synthetic_root, out, progress=False)
-    return out, ehr, linked, cache
+def prepared(linked_run):
+    return linked_run
 
 
 @pytest.fixture(scope="module")
@@ -237,8 +227,9 @@ def test_pretraining_lowers_the_loss_on_linked_pairs(pairs):
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="not yet achieved: on the 1000-patient synthetic cohort (260 train pairs) the probe "
-    "on pretrained encoders did not beat random encoders (see notebook 02's results)",
+    reason="not yet achieved (issue #6): the cross-modal losses now fall below chance, but on "
+    "the 1000-patient default the mortality probe on pretrained features stays within the spread "
+    "of random initialisations (notebook 02 prints both numbers)",
     strict=False,
 )
 def test_pretrained_probe_beats_random_encoders(pairs):

@@ -1,28 +1,18 @@
-"""MedFuse stage 1 on the linked synthetic cohort: trained once, reused, never on held-out films."""
+"""MedFuse stage 1 on the linked synthetic cohort: trained once, then reused while settings match."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from medmod_lib import workflow
 from medmod_lib.evaluation import EncoderSpec, ProtocolConfig, radiology_cxr_encoder
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def prepared(synthetic_root, tmp_path_factory):
-    out = tmp_path_factory.mktemp("stage1")
-    ehr = workflow.ensure_processed(synthetic_root, out)
-    linked = workflow.ensure_linked(ehr, synthetic_root, out)
-    cache = workflow.ensure_image_cache(synthetic_root, out, progress=False)
+def prepared(linked_run):
+    out, _, linked, cache = linked_run
     return out, linked, cache
 
 
