@@ -90,10 +90,12 @@ def _intubated(pop: Population, studies: pd.DataFrame) -> np.ndarray:
     return vent & (studies["kind"] == "icu").to_numpy()
 
 
-def _findings(pop: Population, studies: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+def _findings(
+    pop: Population, studies: pd.DataFrame, rng: np.random.Generator, intubated: np.ndarray
+) -> np.ndarray:
     """float (n_studies, 13): finding intensities in [0, 1] (0 = absent).
 
-    Every film of an intubated patient shows Support Devices (the ET tube).
+    Every ``intubated`` film (bool, n_studies) shows Support Devices (the ET tube).
     """
     src = studies["source"].to_numpy()
     icu = src >= 0
@@ -110,10 +112,9 @@ def _findings(pop: Population, studies: pd.DataFrame, rng: np.random.Generator) 
     b0 = np.array([signal.FINDINGS[n][0] for n in names])
     w = np.array([signal.FINDINGS[n][1] for n in names])
     logit = b0 + z @ w.T
-    vent = _intubated(pop, studies)
-    logit[:, names.index("Support Devices")] += 3.0 * vent
+    logit[:, names.index("Support Devices")] += 3.0 * intubated
     present = rng.random(logit.shape) < signal.sigmoid(logit)
-    present[vent, names.index("Support Devices")] = True
+    present[intubated, names.index("Support Devices")] = True
     strength = signal.sigmoid(0.8 * logit + rng.normal(0, 0.6, logit.shape))
     return np.where(present, np.clip(0.2 + 0.8 * strength, 0.2, 1.0), 0.0)
 
@@ -152,7 +153,8 @@ def build_cxr(
     studies = _studies(pop, rng)
     n = len(studies)
     studies["study_id"] = rng.choice(10_000_000, n, replace=False) + 50_000_000
-    intensity = _findings(pop, studies, rng)
+    intubated = _intubated(pop, studies)
+    intensity = _findings(pop, studies, rng, intubated)
     portable = studies["kind"].to_numpy() != "outpatient"
     n_img = np.where(portable, 1 + (rng.random(n) < 0.1), 1 + (rng.random(n) < 0.8))
     img_study = np.repeat(np.arange(n), n_img)
@@ -196,7 +198,7 @@ def build_cxr(
             "ViewCodeSequence_CodeMeaning": [VIEW_CODE[v] for v in view],
             "PatientOrientationCodeSequence_CodeMeaning": orient,
             "render_view": render_view,
-            "intubated": _intubated(pop, studies)[img_study],
+            "intubated": intubated[img_study],
         }
     )
     chexpert = _labels(studies, intensity, rng)

@@ -33,7 +33,7 @@ def _renderer():
     return render_radiograph, Anatomy
 
 
-def _placeholder(findings, *, view, height, width, rng, anatomy=None) -> np.ndarray:
+def _placeholder(findings, *, view, height, width, rng, anatomy=None, devices=None) -> np.ndarray:
     """A schematic radiograph: two dark lungs, a bright heart, opacities (fallback only)."""
     yy, xx = np.mgrid[0:height, 0:width]
     y, x = yy / height, xx / width
@@ -96,12 +96,17 @@ def write_images(
         else:
             rh, rw = h, w
         devices = None
-        if tube and anatomy_cls is not None:
+        if tube:
             others = rng.permutation(["ng", "cvc", "ecg"])[: int(round(3 * intensity[i, sd]))]
             devices = ["et", *others]
-        extra = {"devices": devices} if devices is not None else {}
         pixels = render(
-            findings, view=view, height=rh, width=rw, rng=rng, anatomy=anatomies.get(sid), **extra
+            findings,
+            view=view,
+            height=rh,
+            width=rw,
+            rng=rng,
+            anatomy=anatomies.get(sid),
+            devices=devices,
         )
         img = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), mode="L")
         if full_size:

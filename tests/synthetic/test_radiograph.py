@@ -226,3 +226,17 @@ def test_every_label_is_accepted() -> None:
         rng=np.random.default_rng(0),
     )
     assert img.shape == (64, 64)
+
+
+def test_named_devices_are_drawn_and_only_those() -> None:
+    """An intubated patient's film: the ET tube down the trachea, at a visible width."""
+    sd = {"Support Devices": 0.2}
+    tube = _render(sd, "AP", devices=["et"]) - _render({}, "AP")
+    trachea = _zone(tube, -0.08, 0.08, 0.0, 0.2)
+    assert (trachea > 40).any(axis=0).sum() >= 3  # several columns wide at 136 px
+    assert (_zone(tube, -1.0, -0.3, 0.0, 1.0) <= 40).all()  # nothing else, e.g. no leads
+    # a central line instead: the trachea stays clear
+    line = _render(sd, "AP", devices=["cvc"]) - _render({}, "AP")
+    assert (_zone(line, -0.02, 0.02, 0.0, 0.08) <= 40).all()
+    with pytest.raises(ValueError, match="Unknown devices"):
+        _render(sd, "AP", devices=["pacemaker"])
