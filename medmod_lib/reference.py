@@ -93,8 +93,10 @@ def itemid_map() -> pd.DataFrame:
 @cache
 def phenotype_definitions() -> dict[str, dict[str, Any]]:
     """All HCUP-CCS groups of ``icd_9_10_definitions_2.yaml`` (codes as strings)."""
+    # libyaml's loader when PyYAML has it: 10x faster on this 18,000-line file
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with (_RES / "icd_9_10_definitions_2.yaml").open() as fh:
-        raw = yaml.safe_load(fh)
+        raw = yaml.load(fh, Loader=loader)  # noqa: S506 (a safe loader)
     return {
         name: {**entry, "codes": [str(c) for c in entry.get("codes", [])]}
         for name, entry in raw.items()

@@ -1,8 +1,10 @@
 """Inflate a big ``.csv.gz`` into plain CSV chunk files while the consumer parses.
 
 DuckDB reads gzip on one thread; plain CSV it parses on all threads. A
-background thread inflates with pyarrow (GIL released) while DuckDB parses
-the previous chunk, so decompression and parsing overlap.
+background thread inflates (GIL released) while DuckDB parses the previous
+chunk, so decompression and parsing overlap. Inflating is on the critical path,
+so ISA-L (``isal``, about 3x faster than zlib) is used when installed, else
+pyarrow's zlib.
 """
 
 from __future__ import annotations
@@ -13,6 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+
+
+def _open_gzip(src: Path):
+    """A binary reader of the inflated ``src``: ISA-L if available, else pyarrow (zlib)."""
+    try:
+        from isal import igzip
+    except ImportError:
+        return pa.input_stream(str(src), compression="gzip", buffer_size=1 << 22)
+    return igzip.open(src, "rb")
 
 
 def gzip_chunk_files(src: Path, folder: Path, chunk_bytes: int = 1 << 28) -> Iterator[Path]:
@@ -30,7 +41,7 @@ def gzip_chunk_files(src: Path, folder: Path, chunk_bytes: int = 1 << 28) -> Ite
 
     def produce() -> None:
         try:
-            with pa.input_stream(str(src), compression="gzip", buffer_size=1 << 22) as fh:
+            with _open_gzip(src) as fh:
                 head = b""
                 while b"\n" not in head:
                     block = fh.read(1 << 16)

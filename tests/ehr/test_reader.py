@@ -86,3 +86,33 @@ def test_chunked_gzip_stream_equals_direct_read(tmp_path):
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == 301
     reader.close()
+
+
+def test_chunks_are_the_same_with_isal_or_zlib(tmp_path, monkeypatch):
+    """ISA-L inflates when installed; pyarrow's zlib is the fallback: same chunk files."""
+    import builtins
+
+    from medmod_lib.ehr.gzchunks import gzip_chunk_files
+
+    rows = [chart(1, h / 60, 220045, 60 + h % 50) for h in range(3000)]  # ~250 kB inflated
+    root = write_release(tmp_path, [stay(1)], rows)
+    path = root / "mimiciv" / "3.1" / "icu" / "chartevents.csv.gz"
+
+    def chunks(folder):
+        folder.mkdir()
+        return [p.read_bytes() for p in gzip_chunk_files(path, folder, chunk_bytes=40_000)]
+
+    fast = chunks(tmp_path / "isal")
+    real_import = builtins.__import__
+
+    def no_isal(name, *args, **kwargs):
+        if name == "isal":
+            raise ImportError("no isal here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_isal)
+    slow = chunks(tmp_path / "zlib")
+    assert len(fast) > 3 and fast == slow
+    header = fast[0].split(b"\n", 1)[0]
+    assert all(c.startswith(header + b"\n") for c in fast)  # every chunk has the header
+    assert b"".join(c.split(b"\n", 1)[1] for c in fast) == gzip.open(path).read().split(b"\n", 1)[1]
