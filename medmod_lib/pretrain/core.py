@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from torch import nn
 from torch.utils.data import DataLoader
 
 from ..devices import seed_everything
@@ -122,20 +124,56 @@ def pretrain(
         >>> sorted({"invariance", "variance", "covariance"} & set(result.history.columns))
         ['covariance', 'invariance', 'variance']
     """
-    monitor = resolve_monitor(config.monitor, probe_fn=probe_fn, val_loader=val_loader)
     if model is None:
         seed_everything(config.seed)
         model = build_pretrain_model(config)
+    return fit_pretraining(
+        model,
+        config,
+        train_loader,
+        val_loader,
+        loop=config,
+        out_dir=out_dir,
+        probe_fn=probe_fn,
+        stop_after_epoch=stop_after_epoch,
+        run_info={"pretrain": config.to_dict()},
+    )
+
+
+def fit_pretraining(
+    model: nn.Module,
+    config: Any,
+    train_loader: DataLoader,
+    val_loader: DataLoader | None = None,
+    *,
+    loop: PretrainConfig,
+    out_dir: str | Path | None = None,
+    probe_fn: ProbeFn | None = None,
+    stop_after_epoch: int | None = None,
+    run_info: dict[str, Any] | None = None,
+) -> PretrainResult:
+    """Train a built self-supervised model with the one loop; restore the best epoch.
+
+    Shared by :func:`pretrain` and :func:`medmod_lib.prompts.pretrain_prompts`.
+
+    Args:
+        model: ``forward(batch)`` returns the loss terms.
+        config: the run's settings (``monitor``, ``restore_best``; kept in the result).
+        train_loader, val_loader, out_dir, probe_fn, stop_after_epoch: as in :func:`pretrain`.
+        loop: optimisation settings of the loop (:func:`train_config`).
+        run_info: stored with the checkpoints (a resume must match it).
+    """
+    monitor = resolve_monitor(config.monitor, probe_fn=probe_fn, val_loader=val_loader)
     result = fit(
         model,
         train_loader,
-        config=train_config(config, monitor=monitor),
+        config=train_config(loop, monitor=monitor),
         step_fn=default_step,
         out_dir=out_dir,
         val_loader=val_loader,
         val_fn=probe_fn,
         stop_after_epoch=stop_after_epoch,
-        run_info={"pretrain": config.to_dict()},
+        run_info=run_info,
     )
     if config.restore_best and result.best_state is not None:
         model.load_state_dict(result.best_state)

@@ -26,11 +26,9 @@ from torch.utils.data import DataLoader
 from ..devices import seed_everything
 from ..encoders import ProjectionHead, ResNetEncoder
 from ..losses import CLIPLoss
-from ..pretrain import PretrainConfig, PretrainResult, train_config
-from ..pretrain.core import resolve_monitor
+from ..pretrain import PretrainConfig, PretrainResult
+from ..pretrain.core import fit_pretraining
 from ..pretrain.model import as_float_image
-from ..training import fit
-from ..training.loop import default_step
 from .text_encoder import HashingTextEncoder
 
 METHOD = "prompt-clip"
@@ -251,29 +249,17 @@ def pretrain_prompts(
     Returns:
         A :class:`~medmod_lib.pretrain.PretrainResult` whose ``config`` is ``config``.
     """
-    monitor = resolve_monitor(config.monitor, probe_fn=probe_fn, val_loader=val_loader)
     if model is None:
         seed_everything(config.seed)
         model = build_prompt_model(config)
-    result = fit(
+    return fit_pretraining(
         model,
+        config,
         train_loader,
-        config=train_config(config.loop_config(), monitor=monitor),
-        step_fn=default_step,
+        val_loader,
+        loop=config.loop_config(),
         out_dir=out_dir,
-        val_loader=val_loader,
-        val_fn=probe_fn,
+        probe_fn=probe_fn,
         stop_after_epoch=stop_after_epoch,
         run_info={"pretrain": {"method": METHOD, **config.to_dict()}},
-    )
-    if config.restore_best and result.best_state is not None:
-        model.load_state_dict(result.best_state)
-    return PretrainResult(
-        model=model,
-        history=result.history,
-        best_epoch=result.best_epoch,
-        best_score=result.best_score,
-        config=config,
-        out_dir=result.out_dir,
-        fit=result,
     )
