@@ -130,8 +130,6 @@ print(
 # everything trains on the task.
 
 # %%
-from dataclasses import replace
-
 import pandas as pd
 from medmod_lib.evaluation import (
     EncoderSpec,
@@ -163,7 +161,8 @@ if stage1_epochs:  # every epoch run, the best on validation kept (shared with n
         cache,
         ctx.output_dir,
         encoders=spec,
-        config=replace(train_config, epochs=stage1_epochs, patience=None),
+        config=train_config,
+        epochs=stage1_epochs,
         image_size=probe_image_size,
         max_samples=max_samples,
     )

@@ -101,8 +101,6 @@ for (task, mode), data in cohorts.items():
 # without its images.
 
 # %%
-from dataclasses import replace
-
 from medmod_lib.evaluation import (
     MONITOR,
     EncoderSpec,
@@ -132,7 +130,8 @@ if stage1_epochs:  # every epoch run, the best on validation kept (shared with n
         cache,
         ctx.output_dir,
         encoders=spec,
-        config=replace(config, epochs=stage1_epochs, patience=None),
+        config=config,
+        epochs=stage1_epochs,
         image_size=image_size,
         max_samples=max_samples,
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ def radiology_cxr_encoder(
     *,
     encoders: EncoderSpec,
     config: ProtocolConfig,
+    epochs: int,
     image_size: int,
     max_samples: int | None = None,
     verbose: bool = True,
@@ -66,8 +67,10 @@ def radiology_cxr_encoder(
         cache: the image cache.
         output_dir: the run's folder; the encoder is kept in ``output_dir/stage1/``.
         encoders: sizes of the encoder (its ``cxr_arch`` and ``cxr_in_channels``).
-        config: training settings (epochs, learning rate, early stopping on the
-            validation macro AUROC).
+        config: training settings (learning rate, batch size, seed, ...), usually the
+            task models'; its ``epochs`` and ``patience`` are replaced.
+        epochs: stage-1 epochs, all run (no early stopping); the epoch with the best
+            validation macro AUROC is kept.
         image_size: image side; must match the task models that start from it.
         max_samples: cap per split (smoke runs).
         verbose: print one line (trained or reused, validation and test macro AUROC).
@@ -77,6 +80,7 @@ def radiology_cxr_encoder(
     """
     from ..workflow import task_datasets
 
+    config = replace(config, epochs=epochs, patience=None)
     settings = _settings(encoders, config, image_size, max_samples)
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     file = Path(output_dir) / STAGE1_DIR / f"radiology_cxr_{key}.pt"

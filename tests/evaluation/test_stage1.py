@@ -26,7 +26,7 @@ def _config(**kw) -> ProtocolConfig:
 
 def test_stage1_encoder_is_trained_once_then_reused(prepared, capsys):
     out, linked, cache = prepared
-    kw = dict(encoders=SPEC, image_size=32, max_samples=24)
+    kw = dict(encoders=SPEC, epochs=1, image_size=32, max_samples=24)
     first = radiology_cxr_encoder(linked, cache, out, config=_config(), **kw)
     files = list((out / "stage1").glob("radiology_cxr_*.pt"))
     assert len(files) == 1
