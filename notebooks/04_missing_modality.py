@@ -105,6 +105,7 @@ from medmod_lib.evaluation import (
     MONITOR,
     EncoderSpec,
     ProtocolConfig,
+    ehr_first,
     radiology_cxr_encoder,
     stage2_init,
     supervised,
@@ -137,7 +138,7 @@ if stage1_epochs:  # every epoch run, the best on validation kept (shared with n
     )
 trained = {}
 for (task, mode), data in cohorts.items():
-    for name in ["ehr_only", *[m for m in models if m != "ehr_only"]]:  # EHR stage 1 first
+    for name in ehr_first(models):  # the EHR-only model is the fusion models' EHR stage 1
         extra = {"missing": joint_missing} if name == "joint" else {}
         extra |= stage2_init(name, cxr_stage1, trained.get((task, mode, "ehr_only")))
         res = supervised(data, name, encoders=spec, config=config, **extra)

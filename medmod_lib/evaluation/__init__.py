@@ -28,7 +28,7 @@ from .protocols import (
     train_and_evaluate,
 )
 from .results import RESULT_COLUMNS, append_results, evaluate_predictions, read_results, result_rows
-from .stage1 import radiology_cxr_encoder, stage2_init
+from .stage1 import ehr_first, radiology_cxr_encoder, stage2_init
 from .subgroups import AGE_BINS, age_group, race_group, sex_group, subgroup_frame, subgroup_metrics
 from .suite import (
     DEFAULT_BASELINES,
@@ -43,6 +43,7 @@ __all__ = [
     "AGE_BINS",
     "DEFAULT_BASELINES",
     "degradation",
+    "ehr_first",
     "evaluate_task",
     "radiology_cxr_encoder",
     "stage2_init",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,11 @@ def radiology_cxr_encoder(
             f"training films, best epoch {result.best_epoch}, test macro AUROC {value:.3f}"
         )
     return encoder
+
+
+def ehr_first(names: Sequence[str]) -> list[str]:
+    """``names`` with ``ehr_only`` (the fusion models' EHR stage 1) moved to the front."""
+    return sorted(names, key=lambda name: name != "ehr_only")
 
 
 def stage2_init(

@@ -30,7 +30,7 @@ from .protocols import (
     supervised,
 )
 from .results import RESULT_COLUMNS, _typed
-from .stage1 import stage2_init
+from .stage1 import ehr_first, stage2_init
 
 #: Supervised baselines trained by default (``early`` needs pretrained encoders).
 DEFAULT_BASELINES: tuple[str, ...] = ("ehr_only", "cxr_only", "joint", "late", "medfuse")
@@ -101,9 +101,7 @@ def evaluate_task(
         trained[name] = supervised(data, name, encoders=encoders, config=train_config, **init)
         return trained[name]
 
-    if cxr_stage1 is not None and "ehr_only" in baselines:  # stage 1 of the EHR encoder first
-        baselines = ["ehr_only", *[b for b in baselines if b != "ehr_only"]]
-    for name in baselines:
+    for name in ehr_first(baselines) if cxr_stage1 is not None else baselines:
         jobs.append((name, lambda n=name: baseline(n)))
     out: dict[str, ProtocolResult] = {}
     for _, job in jobs:

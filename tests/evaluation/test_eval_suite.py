@@ -144,3 +144,15 @@ def test_stage2_init_follows_medfuse_two_stages():
     assert stage2_init("cxr_only", cxr, ehr_only) == {"cxr_encoder": cxr}
     assert stage2_init("medfuse", cxr, ehr_only) == {"cxr_encoder": cxr, "ehr_encoder": ehr}
     assert stage2_init("joint", cxr, None) == {"cxr_encoder": cxr}
+
+
+def test_ehr_first_only_reorders():
+    from medmod_lib.evaluation import ehr_first
+
+    assert ehr_first(["medfuse", "cxr_only", "ehr_only", "joint"]) == [
+        "ehr_only",
+        "medfuse",
+        "cxr_only",
+        "joint",
+    ]
+    assert ehr_first(["medfuse", "joint"]) == ["medfuse", "joint"]  # never added
