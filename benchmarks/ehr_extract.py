@@ -40,9 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 def _generate(data: Path, patients: int, rows: int, seed: int) -> None:
     from medmod_lib.synthetic import generate, write_chartevents
+    from medmod_lib.synthetic.writer import FORMAT_VERSION
 
     marker = data / ".ehr_extract_params.json"
-    params = {"patients": patients, "rows": rows, "seed": seed}
+    params = {"patients": patients, "rows": rows, "seed": seed, "format": FORMAT_VERSION}
     if marker.is_file() and json.loads(marker.read_text()) == params:
         print(f"reusing {data}")
         return
