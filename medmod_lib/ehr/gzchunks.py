@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+#: Bytes inflated per read into the reused buffer.
+_BLOCK = 1 << 23
+
 
 def _open_gzip(src: Path):
     """A binary reader of the inflated ``src``: ISA-L if available, else pyarrow (zlib)."""
@@ -24,6 +27,39 @@ def _open_gzip(src: Path):
     except ImportError:
         return pa.input_stream(str(src), compression="gzip", buffer_size=1 << 22)
     return igzip.open(src, "rb")
+
+
+class _ChunkWriter:
+    """Numbered chunk files, each opened with ``header`` when it gets its first bytes."""
+
+    def __init__(self, folder: Path, header: bytes, ready) -> None:
+        self.folder, self.header, self.ready = folder, header, ready
+        self.out, self.path, self.count, self.size = None, None, 0, 0
+
+    def write(self, data) -> None:
+        if self.out is None:
+            self.path = self.folder / f"{self.count:05d}.csv"
+            self.out = open(self.path, "wb")  # noqa: SIM115 - closed by finish()/abort()
+            self.out.write(self.header)
+            self.count += 1
+        self.out.write(data)
+        self.size += len(data)
+
+    def finish(self) -> None:
+        """Close the current chunk and hand it over."""
+        self.out.close()
+        self.out, self.size = None, 0
+        self.ready(self.path)
+
+    def close(self) -> None:
+        if self.count == 0:
+            self.write(b"")  # a table without rows still gives one header-only chunk
+        if self.out is not None:
+            self.finish()
+
+    def abort(self) -> None:
+        if self.out is not None:
+            self.out.close()
 
 
 def gzip_chunk_files(src: Path, folder: Path, chunk_bytes: int = 1 << 28) -> Iterator[Path]:
@@ -40,30 +76,29 @@ def gzip_chunk_files(src: Path, folder: Path, chunk_bytes: int = 1 << 28) -> Ite
     failure: list[BaseException] = []
 
     def produce() -> None:
+        # One reused buffer: no fresh pages per read and no copies of whole chunks.
+        buffer = bytearray(max(min(_BLOCK, chunk_bytes), 1 << 16))
+        view = memoryview(buffer)
+        chunks = None
         try:
             with _open_gzip(src) as fh:
-                head = b""
-                while b"\n" not in head:
-                    block = fh.read(1 << 16)
-                    if not block:
-                        break
-                    head += block
-                cut = head.find(b"\n") + 1
-                header, rest, k = head[:cut], head[cut:], 0
-                while True:
-                    block = fh.read(chunk_bytes)
-                    data = rest + block
-                    cut = data.rfind(b"\n") + 1 if block else len(data)
-                    if cut or k == 0:
-                        path = folder / f"{k:05d}.csv"
-                        path.write_bytes(header + data[:cut])
-                        todo.put(path)
-                        k += 1
-                    rest = data[cut:]
-                    if not block:
-                        break
+                n = fh.readinto(buffer)
+                start = buffer.find(b"\n", 0, n) + 1 or n  # the header line ends in block 1
+                chunks = _ChunkWriter(folder, bytes(view[:start]), todo.put)
+                while n:
+                    while start < n:  # cut at the first line end once a chunk is full
+                        need = max(chunk_bytes - chunks.size, 1)
+                        found = start + need <= n and buffer.find(b"\n", start + need - 1, n) + 1
+                        chunks.write(view[start : found or n])
+                        if found:
+                            chunks.finish()
+                        start = found or n
+                    n, start = fh.readinto(buffer), 0
+            chunks.close()
         except BaseException as err:  # re-raised in the consumer
             failure.append(err)
+            if chunks is not None:
+                chunks.abort()
         finally:
             todo.put(None)
 
