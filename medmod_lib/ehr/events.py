@@ -84,15 +84,23 @@ def _order_key(ev: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _sort(ev: dict[str, np.ndarray], drop_duplicates: bool = False) -> tuple[dict, int]:
-    """Sort by (stay, time, channel, itemid); optionally drop exact duplicate rows first."""
+    """Sort by (stay, time, channel, itemid); optionally drop exact duplicate rows.
+
+    Duplicates share the order key, so only rows in runs of equal keys (a small
+    share) are compared on their value; the first in input order is kept.
+    """
     key = _order_key(ev)
-    rows = np.arange(len(key))
+    order = np.argsort(key, kind="stable")  # timsort: the events arrive nearly sorted
     n_dup = 0
-    if drop_duplicates and len(key):
-        dup = pd.DataFrame({"k": key, "v": ev["v"]}).duplicated().to_numpy()
+    if drop_duplicates and len(key) > 1:
+        sorted_key = key[order]
+        same = sorted_key[1:] == sorted_key[:-1]
+        in_run = np.r_[same, False] | np.r_[False, same]
+        rows = np.flatnonzero(in_run)
+        dup = pd.DataFrame({"k": sorted_key[rows], "v": ev["v"][order[rows]]}).duplicated()
         n_dup = int(dup.sum())
-        rows, key = rows[~dup], key[~dup]
-    order = rows[np.argsort(key)]
+        if n_dup:
+            order = np.delete(order, rows[dup.to_numpy()])
     return {k: a[order] for k, a in ev.items()}, n_dup
 
 

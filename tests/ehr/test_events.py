@@ -69,6 +69,30 @@ def test_duplicates_and_same_time_values():
     assert counts.per_channel[hr] == 2
 
 
+def test_duplicates_found_when_not_adjacent_and_counted_like_pandas():
+    """Rows equal in (stay, time, itemid, value) are duplicates wherever they sit."""
+    hr = CHANNELS.index("Heart Rate")
+    ev = {
+        "stay_id": np.array([1, 2, 1, 1, 1, 2], np.int64),
+        "hours": np.array([2.0, 2.0, 2.0, 2.0, 5.0, 2.0]),
+        "itemid": np.array([220045] * 6, np.int64),
+        "ch": np.array([hr] * 6, np.int16),
+        "v": np.array([100.0, 100.0, 90.0, 100.0, 100.0, 100.0]),
+    }
+    out, counts = clean_chunk(ev)
+    assert counts.duplicates == 2  # (1, 2 h, 100) twice and (2, 2 h, 100) twice
+    assert counts.same_time == 1  # then 100 vs 90 at (1, 2 h): "90" wins as a string
+    assert list(zip(out["stay_id"], out["hours"], out["v"], strict=True)) == [
+        (1, 2.0, 90.0),
+        (1, 5.0, 100.0),
+        (2, 2.0, 100.0),
+    ]
+    rng = _random_events(3)
+    frame = pd.DataFrame(rng)  # in real data the itemid fixes the channel
+    doubled = {k: np.concatenate([a, a[::3]]) for k, a in rng.items()}
+    assert clean_chunk(doubled)[1].duplicates == frame.duplicated().sum() + len(rng["v"][::3])
+
+
 def test_gcs_total_needs_all_three_components_at_one_time():
     eye = CHANNELS.index("Glascow coma scale eye opening")
     motor = CHANNELS.index("Glascow coma scale motor response")
