@@ -180,15 +180,14 @@ def wide_table(ev: dict[str, np.ndarray], schema: pa.Schema) -> pa.Table:
     """Benchmark timeseries rows: one per (stay, time), 17 string columns, "" = not measured."""
     first = ~_same_as_previous(ev, ("stay_id", "hours"))
     row = np.cumsum(first) - 1
-    n = int(first.sum())
+    values = np.full((int(first.sum()), len(CHANNELS)), np.nan, order="F")  # contiguous columns
+    values[row, ev["ch"].astype(np.int64)] = ev["v"]  # one value per (row, channel) after cleaning
     cols: dict[str, pa.Array] = {
         "stay_id": pa.array(ev["stay_id"][first], pa.int64()),
         "Hours": pa.array(ev["hours"][first], pa.float64()),
     }
     for j, name in enumerate(CHANNELS):
-        sel = ev["ch"] == j
-        col = np.full(n, np.nan)
-        col[row[sel]] = ev["v"][sel]
+        col = values[:, j]
         missing = np.isnan(col)
         if _CAT[j]:
             codes = pa.array(np.where(missing, 0, col).astype(np.int64), mask=missing)

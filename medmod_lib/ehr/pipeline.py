@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,9 @@ from .reader import DuckDBSettings, MimicIVReader, SkipLog
 from .splits import DEFAULT_FRACTIONS, SPLITS, assign_splits
 from .tasks import EHR_TASKS, IHM_HOURS, EventSummary, build_task
 from .variables import EVENTS_TABLE, VariableConfig, extract_events, fetch_events
+
+#: Chunks of the events pass processed at once (numpy and Arrow release the GIL).
+_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -105,21 +110,34 @@ def _events_pass(
     )
     summaries, indexes, offset, n_rows, counts = [], [], 0, 0, ChunkCounts()
     chunks = _chunks(reader, ends.index.to_numpy(), config.chunk_events)
-    with pq.ParquetWriter(out / "timeseries.parquet", schema) as writer:
+
+    def process(ev: dict[str, np.ndarray], chunk: np.ndarray):
+        """The per-chunk numpy/Arrow work; runs on a worker thread (mostly GIL-free)."""
+        ev, c = clean_chunk(ev, config.variables.derive_gcs_total)
+        frame = pd.DataFrame({"stay_id": ev["stay_id"], "hours": ev["hours"]})
+        summary = EventSummary.from_events(frame, ends.loc[chunk])
+        arr, idx = hourly_inputs(ev, ends.loc[chunk])
+        return c, summary, arr, idx, wide_table(ev, schema)
+
+    # DuckDB fetches in this thread; two chunks are processed at once; results are
+    # written in chunk order, so the output does not depend on thread timing.
+    with (
+        pq.ParquetWriter(out / "timeseries.parquet", schema) as writer,
+        ThreadPoolExecutor(max_workers=_WORKERS) as pool,
+    ):
+        pending: deque = deque()
         for chunk in tqdm(chunks, desc="hourly inputs", unit="chunk"):
-            ev = fetch_events(reader, chunk[0], chunk[-1])
-            ev, c = clean_chunk(ev, config.variables.derive_gcs_total)
-            counts += c
-            frame = pd.DataFrame({"stay_id": ev["stay_id"], "hours": ev["hours"]})
-            summaries.append(EventSummary.from_events(frame, ends.loc[chunk]))
-            arr, idx = hourly_inputs(ev, ends.loc[chunk])
-            inputs[offset : offset + len(arr)] = arr
-            idx["offset"] += offset
-            offset += len(arr)
-            indexes.append(idx)
-            table = wide_table(ev, schema)
-            n_rows += table.num_rows
-            writer.write_table(table)
+            pending.append(pool.submit(process, fetch_events(reader, chunk[0], chunk[-1]), chunk))
+            while len(pending) > _WORKERS or (pending and chunk is chunks[-1]):
+                c, summary, arr, idx, table = pending.popleft().result()
+                counts += c
+                summaries.append(summary)
+                inputs[offset : offset + len(arr)] = arr
+                idx["offset"] += offset
+                offset += len(arr)
+                indexes.append(idx)
+                n_rows += table.num_rows
+                writer.write_table(table)
     inputs.flush()
     del inputs
     index = pd.concat(indexes, ignore_index=True)
