@@ -67,12 +67,16 @@ def _child(data: Path, out: Path, threads: int, memory_limit: str) -> None:
     """Run the pipeline and print one JSON line with timings and peak memory."""
     from medmod_lib.ehr import DuckDBSettings, EHRConfig, prepare_ehr
 
-    proc, peak, stop = psutil.Process(), [0], threading.Event()
+    proc, samples, stop = psutil.Process(), [], threading.Event()
 
     def sample() -> None:
+        k, uss = 0, 0
         while not stop.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss)
-            time.sleep(0.02)
+            if k % 20 == 0:  # uss (private memory, no file-backed pages) is costly to read
+                uss = proc.memory_full_info().uss
+            samples.append((time.perf_counter(), proc.memory_info().rss, uss))
+            time.sleep(0.05)
+            k += 1
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
@@ -85,11 +89,22 @@ def _child(data: Path, out: Path, threads: int, memory_limit: str) -> None:
     stop.set()
     thread.join()
     m = ehr.manifest
+    # Peak per phase, from the phase lengths in the manifest.
+    bounds, edge = {}, t
+    for phase in ("cohort_s", "extract_s", "discretize_s", "tasks_s"):
+        bounds[phase] = (edge, edge + m["timings"][phase])
+        edge += m["timings"][phase]
+    phase_peak = {
+        phase: max((r for x, r, _ in samples if lo <= x <= hi), default=0)
+        for phase, (lo, hi) in bounds.items()
+    }
     result = {
         "timings": m["timings"],
         "wall_s": wall,
         "cpu_s": cpu,
-        "peak_rss_sampled": peak[0],
+        "peak_rss_sampled": max(r for _, r, _ in samples),
+        "peak_uss_sampled": max(u for _, _, u in samples),
+        "peak_rss_by_phase": phase_peak,
         "ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "stays": m["counts"]["cohort_stays"],
         "hourly_bins": m["counts"]["hourly_bins"],
@@ -179,6 +194,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"  per CPU-second (whole run): {n_rows / res['cpu_s'] / 1e6:.2f} M rows/s")
     print(f"peak RSS (incl. DuckDB): {peak:.2f} GiB (target < 4)")
+    by_phase = ", ".join(f"{k[:-2]} {v / 2**30:.2f}" for k, v in res["peak_rss_by_phase"].items())
+    print(
+        f"  by phase (GiB): {by_phase}; private memory (USS, without the "
+        f"file-backed pages of inputs.npy) {res['peak_uss_sampled'] / 2**30:.2f} GiB"
+    )
     print(
         f"reference (mimic3-benchmarks style, first {ref['rows']:,} rows, one core): "
         f"events {ref_tm['events_s']:.1f} s, episodes {ref_tm['episodes_s']:.1f} s "
