@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,7 +169,9 @@ class MimicIVReader:
         """
         cols = self.columns(table, required)
         kinds = schema.MIMIC_IV[schema.module_of(table)][table]
-        types = ", ".join(f"'{c}': '{_DUCK_TYPES[kinds.get(c, 'str')]}'" for c in cols)
+        # Columns the query does not use stay text: nothing to convert, nothing to reject.
+        kind = {c: kinds.get(c, "str") if c in required else "str" for c in cols}
+        types = ", ".join(f"'{c}': '{_DUCK_TYPES[kind[c]]}'" for c in cols)
         path = str(path or self.path(table)).replace("'", "''")
         return (
             f"read_csv('{path}', header=true, auto_detect=false, delim=',', quote='\"', "
@@ -176,7 +179,13 @@ class MimicIVReader:
         )
 
     def load(
-        self, table: str, required: list[str], select: str, target: str, chunk_bytes: int = 1 << 28
+        self,
+        table: str,
+        required: list[str],
+        select: str,
+        target: str,
+        chunk_bytes: int = 1 << 28,
+        each: Callable[[int], None] | None = None,
     ) -> None:
         """``CREATE TABLE target AS`` ``select`` over ``table``, streaming big gzip files.
 
@@ -186,6 +195,9 @@ class MimicIVReader:
             select: SQL with a ``{scan}`` placeholder for the ``FROM`` source.
             target: name of the DuckDB table to create (replaced if present).
             chunk_bytes: decompressed bytes per chunk for ``.csv.gz`` files.
+            each: called with the part number after each part is read. With it,
+                ``target`` holds only the latest part (``each`` moves its rows on),
+                so a big table's raw rows are never all held at once.
         """
         path = self.path(table)
         if not path.name.endswith(".gz") or path.stat().st_size < chunk_bytes // 16:
@@ -194,6 +206,8 @@ class MimicIVReader:
                 + select.format(scan=self.scan(table, required)),
                 table,
             )
+            if each is not None:
+                each(0)
             return
         total = max(1, int(path.stat().st_size * 8 / chunk_bytes) + 1)  # ~8x gzip ratio
         bar = tqdm(total=total, desc=f"reading {table}", unit="chunk")
@@ -201,10 +215,15 @@ class MimicIVReader:
         try:
             for k, chunk in enumerate(gzip_chunk_files(path, folder, chunk_bytes)):
                 scan = self.scan(table, required, chunk)
+                append = k and each is None
                 head = (
-                    f"INSERT INTO {target} " if k else f"CREATE OR REPLACE TEMP TABLE {target} AS "
+                    f"INSERT INTO {target} "
+                    if append
+                    else f"CREATE OR REPLACE TEMP TABLE {target} AS "
                 )
                 self.execute(head + select.format(scan=scan), table)
+                if each is not None:
+                    each(k)
                 bar.update()
         finally:
             bar.close()

@@ -244,8 +244,6 @@ def extract_events(
     cat_ids = items.loc[items["categorical"], "itemid"].tolist()
     chart_ids = items.loc[items["table"] == "chartevents", "itemid"].tolist()
     need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
-    # Parse + itemid filter per chunk (cheap); joins and conversions in one parallel pass.
-    reader.load("chartevents", need, _raw_select(chart_ids, cat_ids, "stay_id,"), "chart")
     chart = """
         SELECT e.stay_id, epoch(e.t - k.intime) / 3600.0 AS hours, e.itemid, e.vn, e.value,
                e.t_bad, e.vn_bad,
@@ -253,8 +251,18 @@ def extract_events(
                     WHEN k.stay_id IS NULL THEN 'not_cohort'
                     WHEN e.t IS NULL THEN 'bad_time' ELSE 'ok' END AS status
         FROM chart e LEFT JOIN cohort k USING (stay_id) LEFT JOIN all_stays a USING (stay_id)"""
-    reader.execute(
-        f"CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} AS " + _convert_select(chart, config)
+
+    def convert(part: int) -> None:  # joins and conversions of one part of the file
+        head = (
+            f"INSERT INTO {EVENTS_TABLE} "
+            if part
+            else f"CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} AS "
+        )
+        reader.execute(head + _convert_select(chart, config))
+
+    # Parse + itemid filter, then convert, part by part: one part's raw rows at a time.
+    reader.load(
+        "chartevents", need, _raw_select(chart_ids, cat_ids, "stay_id,"), "chart", each=convert
     )
     reader.execute("DROP TABLE chart")
     st = reader.sql(f"SELECT status, count(*) AS n FROM {EVENTS_TABLE} GROUP BY status")
