@@ -94,6 +94,11 @@ def _header(path: Path) -> list[str]:
     return [c.strip().strip('"') for c in line.rstrip("\r\n").split(",")] if line else []
 
 
+def into_sql(target: str, *, append: bool) -> str:
+    """The head of a statement that fills a temp table: a new one, or rows added to it."""
+    return f"INSERT INTO {target} " if append else f"CREATE OR REPLACE TEMP TABLE {target} AS "
+
+
 class MimicIVReader:
     """Locate and query the tables of one MIMIC-IV release.
 
@@ -202,8 +207,7 @@ class MimicIVReader:
         path = self.path(table)
         if not path.name.endswith(".gz") or path.stat().st_size < chunk_bytes // 16:
             self.execute(
-                f"CREATE OR REPLACE TEMP TABLE {target} AS "
-                + select.format(scan=self.scan(table, required)),
+                into_sql(target, append=False) + select.format(scan=self.scan(table, required)),
                 table,
             )
             if each is not None:
@@ -215,13 +219,8 @@ class MimicIVReader:
         try:
             for k, chunk in enumerate(gzip_chunk_files(path, folder, chunk_bytes)):
                 scan = self.scan(table, required, chunk)
-                append = k and each is None
-                head = (
-                    f"INSERT INTO {target} "
-                    if append
-                    else f"CREATE OR REPLACE TEMP TABLE {target} AS "
-                )
-                self.execute(head + select.format(scan=scan), table)
+                into = into_sql(target, append=bool(k) and each is None)
+                self.execute(into + select.format(scan=scan), table)
                 if each is not None:
                     each(k)
                 bar.update()

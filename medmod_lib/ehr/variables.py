@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import reference
-from .reader import TIMESTAMP_SQL_FORMAT, MimicIVReader, SkipLog
+from .reader import TIMESTAMP_SQL_FORMAT, MimicIVReader, SkipLog, into_sql
 
 GCS_TOTAL = "Glascow coma scale total"
 GCS_PARTS = (
@@ -252,13 +252,10 @@ def extract_events(
                     WHEN e.t IS NULL THEN 'bad_time' ELSE 'ok' END AS status
         FROM chart e LEFT JOIN cohort k USING (stay_id) LEFT JOIN all_stays a USING (stay_id)"""
 
+    converted = _convert_select(chart, config)
+
     def convert(part: int) -> None:  # joins and conversions of one part of the file
-        head = (
-            f"INSERT INTO {EVENTS_TABLE} "
-            if part
-            else f"CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} AS "
-        )
-        reader.execute(head + _convert_select(chart, config))
+        reader.execute(into_sql(EVENTS_TABLE, append=part > 0) + converted)
 
     # Parse + itemid filter, then convert, part by part: one part's raw rows at a time.
     reader.load(
