@@ -154,18 +154,17 @@ spec = EncoderSpec(
     cxr_arch=cxr_arch,
     cxr_in_channels=settings["data"]["channels"],
 )
-cxr_stage1 = None
-if stage1_epochs:  # every epoch run, the best on validation kept (shared with notebook 04)
-    cxr_stage1 = radiology_cxr_encoder(
-        linked,
-        cache,
-        ctx.output_dir,
-        encoders=spec,
-        config=train_config,
-        epochs=stage1_epochs,
-        image_size=probe_image_size,
-        max_samples=max_samples,
-    )
+# every epoch run, the best on validation kept (shared with notebook 04); None if 0 epochs
+cxr_stage1 = radiology_cxr_encoder(
+    linked,
+    cache,
+    ctx.output_dir,
+    encoders=spec,
+    config=train_config,
+    epochs=stage1_epochs,
+    image_size=probe_image_size,
+    max_samples=max_samples,
+)
 datasets, results = {}, {}
 for task in task_list:
     datasets[task] = workflow.task_datasets(

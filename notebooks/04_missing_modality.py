@@ -124,18 +124,17 @@ config = ProtocolConfig(
     progress=not ctx.smoke,
 )
 spec = EncoderSpec(ehr_hidden_dim=ehr_hidden_dim, cxr_arch=cxr_arch)
-cxr_stage1 = None
-if stage1_epochs:  # every epoch run, the best on validation kept (shared with notebook 03)
-    cxr_stage1 = radiology_cxr_encoder(
-        linked,
-        cache,
-        ctx.output_dir,
-        encoders=spec,
-        config=config,
-        epochs=stage1_epochs,
-        image_size=image_size,
-        max_samples=max_samples,
-    )
+# every epoch run, the best on validation kept (shared with notebook 03); None if 0 epochs
+cxr_stage1 = radiology_cxr_encoder(
+    linked,
+    cache,
+    ctx.output_dir,
+    encoders=spec,
+    config=config,
+    epochs=stage1_epochs,
+    image_size=image_size,
+    max_samples=max_samples,
+)
 trained = {}
 for (task, mode), data in cohorts.items():
     for name in ehr_first(models):  # the EHR-only model is the fusion models' EHR stage 1

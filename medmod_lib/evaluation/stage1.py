@@ -60,7 +60,7 @@ def radiology_cxr_encoder(
     image_size: int,
     max_samples: int | None = None,
     verbose: bool = True,
-) -> nn.Module:
+) -> nn.Module | None:
     """The stage-1 X-ray encoder: trained on the radiology labels, reused if present.
 
     Args:
@@ -71,15 +71,24 @@ def radiology_cxr_encoder(
         config: training settings (learning rate, batch size, seed, ...), usually the
             task models'; its ``epochs`` and ``patience`` are replaced.
         epochs: stage-1 epochs, all run (no early stopping); the epoch with the best
-            validation macro AUROC is kept.
+            validation macro AUROC is kept. 0: no stage 1 (MedFuse's ``medFuse_rand``).
         image_size: image side; must match the task models that start from it.
         max_samples: cap per split (smoke runs).
         verbose: print one line (trained or reused, validation and test macro AUROC).
 
     Returns:
-        A ``ResNetEncoder`` with the stage-1 weights (a fresh module each call).
+        A ``ResNetEncoder`` with the stage-1 weights (a fresh module each call), or
+        ``None`` for ``epochs=0``: the fusion models then start from random weights.
+
+    Raises:
+        ValueError: ``epochs`` is negative.
     """
     from ..workflow import task_datasets
+
+    if epochs < 0:
+        raise ValueError(f"stage-1 epochs must be >= 0 (0: no stage 1), got {epochs}")
+    if epochs == 0:
+        return None
 
     config = replace(config, epochs=epochs, patience=None)
     settings = _settings(encoders, config, image_size, max_samples)

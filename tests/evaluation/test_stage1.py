@@ -43,3 +43,12 @@ def test_stage1_encoder_is_trained_once_then_reused(prepared, capsys):
     # other training settings: another file, not the reused one
     radiology_cxr_encoder(linked, cache, out, config=_config(lr=3e-3), **kw)
     assert len(list((out / "stage1").glob("radiology_cxr_*.pt"))) == 2
+
+
+def test_zero_stage1_epochs_means_no_stage1(prepared, tmp_path):
+    _, linked, cache = prepared
+    kw = dict(encoders=SPEC, image_size=32, max_samples=24, config=_config())
+    assert radiology_cxr_encoder(linked, cache, tmp_path, epochs=0, **kw) is None
+    assert not (tmp_path / "stage1").exists()  # nothing trained, nothing written
+    with pytest.raises(ValueError, match="must be >= 0"):
+        radiology_cxr_encoder(linked, cache, tmp_path, epochs=-1, **kw)
