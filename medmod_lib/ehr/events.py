@@ -111,8 +111,12 @@ def _same_as_previous(ev: dict[str, np.ndarray], keys: tuple[str, ...]) -> np.nd
     return np.r_[False, same] if len(ev["stay_id"]) else np.zeros(0, bool)
 
 
-def _derive_gcs_total(ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Rows of GCS total = max(eye, 1) + verbal + motor where all three share a time."""
+def _derive_gcs_total(ev: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Rows of GCS total = max(eye, 1) + verbal + motor where all three share a time.
+
+    Returns:
+        The new rows, and for each the index in ``ev`` of a component row at its time.
+    """
     ch = ev["ch"]
     rows = np.flatnonzero(np.isin(ch, (_EYE, _MOTOR, _VERBAL)))
     sub = {k: a[rows] for k, a in ev.items()}
@@ -127,13 +131,14 @@ def _derive_gcs_total(ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     total = np.bincount(group, weights=score, minlength=len(size)).astype(np.int64)
     full = np.flatnonzero(size == 3)
     starts = np.flatnonzero(first)[full]
-    return {
+    extra = {
         "stay_id": sub["stay_id"][starts],
         "hours": sub["hours"][starts],
         "itemid": np.zeros(len(full), np.int64),
         "ch": np.full(len(full), GCS_TOTAL, dtype=ch.dtype),
         "v": np.array([_TOTAL_CODE[int(t)] for t in total[full]], dtype=np.float64),
     }
+    return extra, rows[starts]
 
 
 def clean_chunk(
@@ -144,7 +149,8 @@ def clean_chunk(
     Rules: rows equal in (stay, time, itemid, value) are duplicates (one is
     kept). Several values of one channel at one time are resolved as
     mimic3-benchmarks does: the largest value *string* wins. The GCS total is
-    derived only where eye, verbal and motor share a charttime.
+    derived only where eye, verbal and motor share a charttime and no total was
+    recorded at that time.
 
     Args:
         ev: arrays ``stay_id, hours, itemid, ch, v`` of whole stays.
@@ -169,11 +175,29 @@ def clean_chunk(
         counts.same_time = int(len(clash) - len(winners))
         ev = {k: a[keep] for k, a in ev.items()}
     if derive_gcs_total:
-        extra = _derive_gcs_total(ev)
-        counts.gcs_total_derived = len(extra["v"])
-        ev, _ = _sort({k: np.concatenate([ev[k], extra[k]]) for k in ev})
+        extra, at = _derive_gcs_total(ev)
+        # Merge, not re-sort: rank orders the sorted rows by (stay, time, channel).
+        block = np.cumsum(~_same_as_previous(ev, ("stay_id", "hours"))) - 1
+        rank = block * len(CHANNELS) + ev["ch"]
+        want = block[at] * len(CHANNELS) + GCS_TOTAL
+        pos = np.searchsorted(rank, want)
+        new = rank[np.minimum(pos, len(rank) - 1)] != want  # a recorded total wins
+        counts.gcs_total_derived = int(new.sum())
+        ev = {k: np.insert(a, pos[new], extra[k][new]) for k, a in ev.items()}
     counts.per_channel = np.bincount(ev["ch"].astype(np.int64), minlength=len(CHANNELS))
     return ev, counts
+
+
+def _spread(text: pa.Array, present: np.ndarray) -> pa.StringArray:
+    """``text`` (one string per ``present`` row) with "" in the other rows, without copying."""
+    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1, text.offset * 4)
+    lengths = np.zeros(len(present), np.int32)
+    lengths[present] = np.diff(offsets)
+    full = np.empty(len(present) + 1, np.int32)
+    full[0] = offsets[0]
+    np.cumsum(lengths, out=full[1:])
+    full[1:] += offsets[0]
+    return pa.StringArray.from_buffers(len(present), pa.py_buffer(full), text.buffers()[2])
 
 
 def wide_table(ev: dict[str, np.ndarray], schema: pa.Schema) -> pa.Table:
@@ -188,13 +212,12 @@ def wide_table(ev: dict[str, np.ndarray], schema: pa.Schema) -> pa.Table:
     }
     for j, name in enumerate(CHANNELS):
         col = values[:, j]
-        missing = np.isnan(col)
+        present = ~np.isnan(col)
         if _CAT[j]:
-            codes = pa.array(np.where(missing, 0, col).astype(np.int64), mask=missing)
-            text = pa.array(reference.possible_values(name)).take(codes)
+            text = pa.array(reference.possible_values(name)).take(col[present].astype(np.int64))
         else:
-            text = pc.cast(pa.array(col, mask=missing), pa.string())
-        cols[name] = pc.fill_null(text, "")
+            text = pc.cast(pa.array(col[present]), pa.string())  # only the measured cells
+        cols[name] = _spread(text, present)
     return pa.Table.from_pydict(cols, schema=schema)
 
 

@@ -33,7 +33,7 @@ from .processed import ProcessedEHR
 from .reader import DuckDBSettings, MimicIVReader, SkipLog
 from .splits import DEFAULT_FRACTIONS, SPLITS, assign_splits
 from .tasks import EHR_TASKS, IHM_HOURS, EventSummary, build_task
-from .variables import EVENTS_TABLE, VariableConfig, extract_events, fetch_events
+from .variables import EVENTS_TABLE, KEPT, VariableConfig, extract_events, fetch_events
 
 #: Chunks of the events pass processed at once (numpy and Arrow release the GIL).
 _WORKERS = 2
@@ -82,7 +82,7 @@ def _check_out(out: Path, raw: Path) -> None:
 def _chunks(reader: MimicIVReader, stay_ids: np.ndarray, chunk_events: int) -> list[np.ndarray]:
     """Split sorted ``stay_ids`` into runs of whole stays with about ``chunk_events`` events."""
     counts = reader.sql(
-        f"SELECT stay_id, count(*) AS n FROM {EVENTS_TABLE} WHERE ok GROUP BY stay_id"
+        f"SELECT stay_id, count(*) AS n FROM {EVENTS_TABLE} WHERE code = {KEPT} GROUP BY stay_id"
     )
     n = counts.set_index("stay_id")["n"].reindex(stay_ids, fill_value=0).to_numpy()
     group = np.cumsum(n) // max(int(chunk_events), 1)

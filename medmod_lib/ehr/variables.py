@@ -15,7 +15,8 @@ Rules (FACTS §3), each counted in the :class:`~medmod_lib.ehr.reader.SkipLog`:
 * optional physiological range filter (drop values outside OUTLIER LOW/HIGH);
 * exact duplicate rows dropped; several values of one channel at one
   charttime resolved as mimic3-benchmarks does (the largest value string wins);
-* optional GCS total = eye + verbal + motor when all three share a charttime.
+* optional GCS total = eye + verbal + motor when all three share a charttime
+  (a recorded total at that time, if an item map provides one, is kept instead).
 """
 
 from __future__ import annotations
@@ -157,11 +158,17 @@ def _raw_select(ids: list[int], cat_ids: list[int], extra: str) -> str:
               FROM {{scan}} WHERE itemid IN ({", ".join(str(i) for i in ids)}))"""
 
 
-def _convert_select(source: str, config: VariableConfig) -> str:
-    """Numbers, unit conversions, category codes and the ``ok`` flag over ``source``.
+#: ``code`` of a row of the events table; only ``KEPT`` rows reach the hourly pass.
+KEPT, OUTSIDE, NOT_COHORT, BAD_TIME, BAD_VALUE, OUT_OF_RANGE = range(6)
 
-    ``source`` yields ``stay_id, hours, itemid, vn, value, t_bad, vn_bad, status``
-    (``status`` is ``'ok'`` for rows of cohort stays with a valid time).
+
+def _convert_select(source: str, config: VariableConfig) -> str:
+    """Numbers, unit conversions, category codes and the row ``code`` over ``source``.
+
+    ``source`` yields ``stay_id, hours, itemid, vn, value, status`` (``status``:
+    ``KEPT`` for rows of cohort stays with a valid time, else why not). The result
+    is narrow (``stay_id, hours, itemid, ch, v, code, bad``): ``bad`` holds the raw
+    text of values that are neither numbers nor known categories.
     """
     conv = " ".join(f"WHEN {i} THEN {e.format(v='v1')}" for i, e in CONVERSIONS.items())
     rescale = " ".join(
@@ -173,15 +180,15 @@ def _convert_select(source: str, config: VariableConfig) -> str:
     )
     in_range = "(r.lo IS NULL OR (x.v BETWEEN r.lo AND r.hi))" if config.range_filter else "TRUE"
     return f"""
-        SELECT x.stay_id, x.hours, x.itemid, x.ch, x.v, x.categorical, x.status,
-               x.t_bad, x.vn_bad,
-               x.status = 'ok' AND x.v IS NOT NULL AND {in_range} AS ok,
-               CASE WHEN x.status = 'ok' AND x.v IS NULL THEN coalesce(x.value, '<empty>')
+        SELECT x.stay_id, x.hours, x.itemid, x.ch, x.v,
+               CAST(CASE WHEN x.status <> {KEPT} THEN x.status
+                    WHEN x.v IS NULL THEN {BAD_VALUE}
+                    WHEN NOT {in_range} THEN {OUT_OF_RANGE} ELSE {KEPT} END AS UTINYINT) AS code,
+               CASE WHEN x.status = {KEPT} AND x.v IS NULL THEN coalesce(x.value, '<empty>')
                END AS bad
         FROM (
-          SELECT e.stay_id, e.hours, e.itemid, i.ch, i.categorical, e.status, e.t_bad,
-            e.vn_bad, e.value,
-            CASE WHEN e.status <> 'ok' THEN NULL
+          SELECT e.stay_id, e.hours, e.itemid, i.ch, e.status, e.value,
+            CASE WHEN e.status <> {KEPT} THEN NULL
                  WHEN i.categorical THEN CAST(
                    CASE WHEN i.channel = '{CRR}' THEN (CASE {crr} END) ELSE m.code END AS DOUBLE)
                  ELSE (CASE i.ch {rescale} ELSE v0 END) END AS v
@@ -225,9 +232,10 @@ def extract_events(
 
     Per row: ``stay_id, hours`` (from intime), ``itemid``, ``ch`` (index in
     :func:`reference.channels`), ``v`` (value after unit conversion, or the
-    category index in the config's one-hot order) and ``ok`` (kept). Rows
-    that fail a rule are counted in ``skips``; :func:`fetch_events` returns
-    the kept ones. Duplicates, same-time values and the GCS total are
+    category index in the config's one-hot order), ``code`` (:data:`KEPT` or
+    the rule the row fails) and ``bad`` (text of an unusable value). Rows that
+    fail a rule are counted in ``skips``; :func:`fetch_events` returns the kept
+    ones. Duplicates, same-time values and the GCS total are
     handled per chunk by :func:`medmod_lib.ehr.events.clean_chunk`.
 
     Args:
@@ -244,17 +252,17 @@ def extract_events(
     cat_ids = items.loc[items["categorical"], "itemid"].tolist()
     chart_ids = items.loc[items["table"] == "chartevents", "itemid"].tolist()
     need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
-    chart = """
+    chart = f"""
         SELECT e.stay_id, epoch(e.t - k.intime) / 3600.0 AS hours, e.itemid, e.vn, e.value,
-               e.t_bad, e.vn_bad,
-               CASE WHEN a.stay_id IS NULL THEN 'outside'
-                    WHEN k.stay_id IS NULL THEN 'not_cohort'
-                    WHEN e.t IS NULL THEN 'bad_time' ELSE 'ok' END AS status
+               CASE WHEN a.stay_id IS NULL THEN {OUTSIDE}
+                    WHEN k.stay_id IS NULL THEN {NOT_COHORT}
+                    WHEN e.t IS NULL THEN {BAD_TIME} ELSE {KEPT} END AS status
         FROM chart e LEFT JOIN cohort k USING (stay_id) LEFT JOIN all_stays a USING (stay_id)"""
 
     converted = _convert_select(chart, config)
 
-    def convert(part: int) -> None:  # joins and conversions of one part of the file
+    def convert(part: int) -> None:  # bad cells counted, joins and conversions of one part
+        _count_bad(reader, "chartevents", "chart", skips)
         reader.execute(into_sql(EVENTS_TABLE, append=part > 0) + converted)
 
     # Parse + itemid filter, then convert, part by part: one part's raw rows at a time.
@@ -262,16 +270,15 @@ def extract_events(
         "chartevents", need, _raw_select(chart_ids, cat_ids, "stay_id,"), "chart", each=convert
     )
     reader.execute("DROP TABLE chart")
-    st = reader.sql(f"SELECT status, count(*) AS n FROM {EVENTS_TABLE} GROUP BY status")
-    st = dict(zip(st["status"], st["n"].astype(int), strict=True))
+    st = reader.sql(f"SELECT code, count(*) AS n FROM {EVENTS_TABLE} GROUP BY code")
+    st = dict(zip(st["code"].astype(int), st["n"].astype(int), strict=True))
     stats.chartevents_rows = int(sum(st.values()))
     skips.add(
-        "chartevents", "stay_id missing or not in icustays (outside any stay)", st.get("outside", 0)
+        "chartevents", "stay_id missing or not in icustays (outside any stay)", st.get(OUTSIDE, 0)
     )
     skips.add(
-        "chartevents", "stay not in the cohort (cohort filter, expected)", st.get("not_cohort", 0)
+        "chartevents", "stay not in the cohort (cohort filter, expected)", st.get(NOT_COHORT, 0)
     )
-    _count_bad(reader, "chartevents", EVENTS_TABLE, skips)
 
     lab_ids = items.loc[items["table"] == "labevents", "itemid"].tolist()
     if config.use_labevents and lab_ids:
@@ -285,9 +292,9 @@ def extract_events(
             "labevents",
         )
         _count_bad(reader, "labevents", "lab", skips)
-        labs = """
+        labs = f"""
             SELECT k.stay_id, epoch(l.t - k.intime) / 3600.0 AS hours, l.itemid, l.vn, l.value,
-                   NULL AS t_bad, NULL AS vn_bad, 'ok' AS status
+                   {KEPT} AS status
             FROM lab l JOIN cohort k
               ON l.subject_id = k.subject_id AND l.t BETWEEN k.intime AND k.outtime
              AND (l.hadm_id IS NULL OR l.hadm_id = k.hadm_id)"""
@@ -318,24 +325,30 @@ def _count_bad(reader: MimicIVReader, table: str, src: str, skips: SkipLog) -> N
 
 def _count_values(reader: MimicIVReader, stats: ExtractStats, skips: SkipLog) -> None:
     per = reader.sql(
-        f"""SELECT ch, categorical, count(bad) AS nbad,
-               count(*) FILTER (WHERE v IS NOT NULL AND NOT ok) AS out,
+        f"""SELECT ch, count(bad) AS nbad, count(*) FILTER (WHERE code = {OUT_OF_RANGE}) AS out,
                (list(bad) FILTER (WHERE bad IS NOT NULL))[1:5] AS ex
-        FROM {EVENTS_TABLE} WHERE status = 'ok' GROUP BY ch, categorical ORDER BY ch"""
+        FROM {EVENTS_TABLE} WHERE code IN ({KEPT}, {BAD_VALUE}, {OUT_OF_RANGE})
+        GROUP BY ch ORDER BY ch"""
     )
     for r in per.itertuples():
         ch = CHANNELS[int(r.ch)]
         ex = [str(e) for e in r.ex] if isinstance(r.ex, (list, np.ndarray)) else []
-        what = f"unknown text value of {ch}" if r.categorical else f"non-numeric value of {ch}"
+        what = (
+            f"unknown text value of {ch}"
+            if reference.is_categorical(ch)
+            else f"non-numeric value of {ch}"
+        )
         skips.add("events", what, int(r.nbad), ex)
         if r.out:
             stats.range_dropped[ch] = int(r.out)
             skips.add("events", f"{ch} outside the physiological range (range_filter)", int(r.out))
     unknown = reader.sql(
         f"""SELECT ch, bad, count(*) AS n FROM {EVENTS_TABLE}
-        WHERE categorical AND bad IS NOT NULL GROUP BY ALL ORDER BY ch, n DESC, bad"""
+        WHERE bad IS NOT NULL GROUP BY ALL ORDER BY ch, n DESC, bad"""
     )
     for ch, grp in unknown.groupby("ch"):
+        if not reference.is_categorical(CHANNELS[int(ch)]):
+            continue
         stats.unknown_values[CHANNELS[int(ch)]] = {str(r.bad): int(r.n) for r in grp.itertuples()}
 
 
@@ -347,6 +360,6 @@ def fetch_events(reader: MimicIVReader, lo: int, hi: int) -> dict[str, np.ndarra
     """
     out = reader.con.execute(
         f"""SELECT stay_id, hours, itemid, ch, v FROM {EVENTS_TABLE}
-        WHERE ok AND stay_id BETWEEN {int(lo)} AND {int(hi)}"""
+        WHERE code = {KEPT} AND stay_id BETWEEN {int(lo)} AND {int(hi)}"""
     ).fetchnumpy()
     return {k: np.asarray(v) for k, v in out.items()}

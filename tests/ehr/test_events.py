@@ -11,6 +11,7 @@ from medmod_lib.ehr.discretizer import discretize_events
 from medmod_lib.ehr.events import (
     CHANNELS,
     GCS_TOTAL,
+    _spread,
     clean_chunk,
     hourly_inputs,
     value_strings,
@@ -121,6 +122,38 @@ def test_gcs_total_needs_all_three_components_at_one_time():
     assert counts.gcs_total_derived == 1
     assert value_strings(out["ch"][total], out["v"][total]).tolist() == ["12"]
     assert out["hours"][total].tolist() == [1.0]
+
+
+def test_clean_chunk_output_sorted_with_derived_totals_merged_in():
+    # Dense times so that many (stay, hour) cells hold all three GCS components; more
+    # than 64 itemids exercises the exact-rank order as well as the packed key.
+    for n_items in (3, 100):
+        ev = _random_events(4)
+        rng = np.random.default_rng(5)
+        ev["hours"] = rng.integers(0, 6, len(ev["v"])).astype(float)
+        ev["itemid"] = rng.integers(1, n_items + 1, len(ev["v"])).astype(np.int64)
+        keep = (ev["ch"] != GCS_TOTAL) | (ev["hours"] == 0)  # totals recorded at hour 0 only
+        ev = {k: a[keep] for k, a in ev.items()}
+        out, counts = clean_chunk(ev)
+        assert counts.gcs_total_derived > 10
+        order = np.lexsort((out["itemid"], out["ch"], out["hours"], out["stay_id"]))
+        assert np.array_equal(order, np.arange(len(order)))
+        cells = pd.DataFrame({k: out[k] for k in ("stay_id", "hours", "ch")})
+        assert not cells.duplicated().any()  # one value per channel and time
+        total = out["ch"] == GCS_TOTAL
+        derived = total & (out["itemid"] == 0)
+        assert derived.sum() == counts.gcs_total_derived
+        assert (out["hours"][derived] > 0).all()  # a recorded total wins over a derived one
+        assert (total & ~derived).sum() == 4  # the hour-0 totals of the four stays
+
+
+def test_spread_places_strings_among_empty_cells():
+    sliced = pa.array(["x", "yy", "zzz"]).slice(1)  # buffers shared with the parent array
+    out = _spread(sliced, np.array([False, True, False, True]))
+    out.validate(full=True)
+    assert out.to_pylist() == ["", "yy", "", "zzz"]
+    assert _spread(pa.array([], pa.string()), np.zeros(2, bool)).to_pylist() == ["", ""]
+    assert _spread(pa.array([], pa.string()), np.zeros(0, bool)).to_pylist() == []
 
 
 def test_wide_table_strings_and_empty_cells():
