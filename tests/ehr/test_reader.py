@@ -116,3 +116,30 @@ def test_chunks_are_the_same_with_isal_or_zlib(tmp_path, monkeypatch):
     header = fast[0].split(b"\n", 1)[0]
     assert all(c.startswith(header + b"\n") for c in fast)  # every chunk has the header
     assert b"".join(c.split(b"\n", 1)[1] for c in fast) == gzip.open(path).read().split(b"\n", 1)[1]
+
+
+def test_chunk_files_take_turns_and_an_early_stop_cleans_up(tmp_path):
+    """Two files at most: a consumed chunk is reused; stopping early leaves nothing behind."""
+    from medmod_lib.ehr.gzchunks import gzip_chunk_files
+
+    rows = [chart(1, h / 60, 220045, 60 + h % 50) for h in range(3000)]
+    root = write_release(tmp_path, [stay(1)], rows)
+    path = root / "mimiciv" / "3.1" / "icu" / "chartevents.csv.gz"
+    folder = tmp_path / "chunks"
+    folder.mkdir()
+    held = tmp_path / "held"  # hard links keep every inode alive, so numbers are not recycled
+    held.mkdir()
+    seen, inodes = [], set()
+    for k, chunk in enumerate(gzip_chunk_files(path, folder, chunk_bytes=40_000)):
+        assert len(list(folder.glob("*.csv"))) <= 2
+        seen.append(chunk.read_bytes())
+        inodes.add(chunk.stat().st_ino)
+        (held / str(k)).hardlink_to(chunk)
+    assert len(seen) > 3 and len(inodes) == 2  # later chunks overwrite consumed files
+    assert b"".join(c.split(b"\n", 1)[1] for c in seen) == gzip.open(path).read().split(b"\n", 1)[1]
+    assert not list(folder.iterdir())
+
+    chunks = gzip_chunk_files(path, folder, chunk_bytes=40_000)
+    first = next(chunks).read_bytes()
+    chunks.close()  # the consumer stops: the inflating thread ends, the files go
+    assert first == seen[0] and not list(folder.iterdir())
