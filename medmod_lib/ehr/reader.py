@@ -11,6 +11,8 @@ whole: queries filter on ``itemid`` and project columns inside the CSV scan.
 from __future__ import annotations
 
 import gzip
+import os
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -77,11 +79,16 @@ class DuckDBSettings:
         threads: worker threads (the number of cores is a good choice).
         memory_limit: DuckDB's own memory cap; it spills to ``temp_directory`` above it.
         temp_directory: spill folder; ``None`` = a fresh temporary folder.
+        chunk_directory: folder of the decompressed parts of a big ``.csv.gz`` (two
+            parts of 256 MB at a time); ``None`` = ``/dev/shm`` where it exists with
+            room for them (RAM, no write-back to disk: about 1 s less per 20 M rows),
+            else the spill folder.
     """
 
     threads: int = 2
     memory_limit: str = "2GB"
     temp_directory: str | None = None
+    chunk_directory: str | None = None
 
 
 def _header(path: Path) -> list[str]:
@@ -215,7 +222,7 @@ class MimicIVReader:
             return
         total = max(1, int(path.stat().st_size * 8 / chunk_bytes) + 1)  # ~8x gzip ratio
         bar = tqdm(total=total, desc=f"reading {table}", unit="chunk")
-        folder = Path(tempfile.mkdtemp(prefix=f"{table}_", dir=self.temp_dir))
+        folder = Path(tempfile.mkdtemp(prefix=f"{table}_", dir=self._chunk_dir(chunk_bytes)))
         try:
             for k, chunk in enumerate(gzip_chunk_files(path, folder, chunk_bytes)):
                 scan = self.scan(table, required, chunk)
@@ -227,6 +234,18 @@ class MimicIVReader:
         finally:
             bar.close()
             folder.rmdir()
+
+    def _chunk_dir(self, chunk_bytes: int) -> str:
+        """:attr:`DuckDBSettings.chunk_directory`, or ``/dev/shm`` with room, or the spill folder."""
+        if self.settings.chunk_directory is not None:
+            Path(self.settings.chunk_directory).mkdir(parents=True, exist_ok=True)
+            return self.settings.chunk_directory
+        shm = Path("/dev/shm")
+        try:  # the two parts take at most a quarter of what is free
+            room = shutil.disk_usage(shm).free >= 8 * chunk_bytes
+        except OSError:
+            room = False
+        return str(shm) if room and os.access(shm, os.W_OK) else self.temp_dir
 
     # -------------------------------------------------------------- database
     @property

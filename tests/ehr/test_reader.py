@@ -143,3 +143,33 @@ def test_chunk_files_take_turns_and_an_early_stop_cleans_up(tmp_path):
     first = next(chunks).read_bytes()
     chunks.close()  # the consumer stops: the inflating thread ends, the files go
     assert first == seen[0] and not list(folder.iterdir())
+
+
+def test_chunks_go_to_the_chunk_directory_and_are_removed(tmp_path):
+    from medmod_lib.ehr import DuckDBSettings
+
+    rows = [chart(1, h / 7, 220045, 60 + h) for h in range(300)]
+    root = write_release(tmp_path, [stay(1)], rows)
+    chunks = tmp_path / "chunks"
+    reader = MimicIVReader(root, DuckDBSettings(chunk_directory=str(chunks)))
+    seen = []
+    need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
+    reader.load(
+        "chartevents", need, "SELECT * FROM {scan}", "part", chunk_bytes=2048,
+        each=lambda k: seen.append(len(list(chunks.glob("chartevents_*/*.csv")))),
+    )  # fmt: skip
+    assert len(seen) > 3 and min(seen) >= 1  # each part was read from a file there
+    assert not list(chunks.iterdir())  # the part folder is gone afterwards
+    reader.close()
+
+
+def test_chunks_fall_back_to_the_spill_folder_without_room_in_dev_shm(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    root = write_release(tmp_path, [stay(1)], [chart(1, 1, 220045, 80)])
+    reader = MimicIVReader(root)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(1 << 30, 1 << 30, 1 << 20))
+    assert reader._chunk_dir(1 << 28) == reader.temp_dir
+    reader.close()
