@@ -14,6 +14,7 @@ otherwise::
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from dataclasses import asdict, dataclass
@@ -136,6 +137,16 @@ class TaskData:
             generator=generator,
             num_workers=num_workers,
         )
+
+    def eval_view(self, split: str) -> MultimodalDataset:
+        """``split`` with the evaluation transform (no augmentation), as a shallow copy.
+
+        Use it wherever training samples are encoded rather than trained on:
+        feature extraction for linear probes, the pretraining probe.
+        """
+        view = copy.copy(getattr(self, split))
+        view.transform = self.test.transform
+        return view
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}={len(getattr(self, s))}" for s in ("train", "val", "test"))

@@ -93,13 +93,6 @@ def _los_hours(data: Any) -> np.ndarray | None:
     return None
 
 
-def _eval_view(dataset: Any, like: Any) -> Any:
-    """A shallow copy of ``dataset`` with ``like``'s (deterministic) transform."""
-    view = copy.copy(dataset)
-    view.transform = like.transform
-    return view
-
-
 def linear_eval(
     data: Any,
     *,
@@ -140,7 +133,7 @@ def linear_eval(
         split: extract_features(
             clf,
             torch.utils.data.DataLoader(
-                _eval_view(getattr(data, split), data.test),
+                data.eval_view(split),
                 batch_size=bs,
                 collate_fn=data.collate,
                 num_workers=config.num_workers,

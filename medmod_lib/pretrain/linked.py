@@ -200,7 +200,7 @@ def linked_pairs(linked, ehr, cache, settings: PairData | None = None) -> Linked
     label = plain.label_columns[0]
     for name, source in (
         ("train", pretrain_source),
-        ("probe_train", plain.train),
+        ("probe_train", plain.eval_view("train")),
         ("val", plain.val),
         ("test", plain.test),
     ):
