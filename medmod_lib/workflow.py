@@ -52,12 +52,17 @@ def _source_fingerprint(manifest: dict) -> dict:
 def ensure_processed(
     data_root: str | Path, output_dir: str | Path, config: EHRConfig | None = None
 ) -> ProcessedEHR:
-    """``output_dir/processed``: reused if built from the same files with the same config."""
+    """``output_dir/processed``: reused if built from the same files with the same config.
+
+    ``config.duckdb`` (threads, memory cap, scratch folders) changes how fast the
+    folder is built, not what it holds, so it is not compared.
+    """
     config = config or EHRConfig()
     out = Path(output_dir) / "processed"
     if (out / "manifest.json").exists():
         ehr = ProcessedEHR(out)
         wanted = json.loads(json.dumps(asdict(config), default=str))
+        stored = {k: v for k, v in ehr.manifest["parameters"].items() if k != "duckdb"}
         try:
             same_files = all(
                 Path(path).stat().st_size == size
@@ -67,7 +72,8 @@ def ensure_processed(
             same_files = False
         built_from = Path(ehr.manifest["source"]["mimic_iv"]).resolve()
         from_here = built_from == paths.mimic_iv_root(data_root).resolve()
-        if same_files and from_here and ehr.manifest["parameters"] == wanted:
+        wanted.pop("duckdb")
+        if same_files and from_here and stored == wanted:
             return ehr
     return prepare_ehr(data_root, out, config)
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from medmod_lib import workflow as wf
+from medmod_lib.ehr import DuckDBSettings, EHRConfig
 from medmod_lib.linking import LinkConfig
 
 
@@ -19,6 +20,9 @@ def test_processed_and_linked_are_reused(synthetic_root, run_dir):
     stamp = (ehr.root / "manifest.json").stat().st_mtime_ns
     assert wf.ensure_processed(synthetic_root, run_dir).root == ehr.root
     assert (ehr.root / "manifest.json").stat().st_mtime_ns == stamp  # not rebuilt
+    faster = EHRConfig(duckdb=DuckDBSettings(threads=1, chunk_directory=str(run_dir / "tmp")))
+    wf.ensure_processed(synthetic_root, run_dir, faster)  # execution settings only: reused
+    assert (ehr.root / "manifest.json").stat().st_mtime_ns == stamp
     linked = wf.ensure_linked(ehr, synthetic_root, run_dir)
     stamp = (linked.root / "linking.json").stat().st_mtime_ns
     wf.ensure_linked(ehr, synthetic_root, run_dir)
@@ -103,3 +107,13 @@ def test_a_relative_data_root_is_reused_too(synthetic_root, run_dir, monkeypatch
     monkeypatch.chdir(synthetic_root.parent)
     wf.ensure_processed(synthetic_root.name, run_dir)
     assert (ehr.root / "manifest.json").stat().st_mtime_ns == stamp
+
+
+def test_processed_is_rebuilt_when_an_output_setting_changes(synthetic_root, run_dir, monkeypatch):
+    wf.ensure_processed(synthetic_root, run_dir)
+    calls = []
+    monkeypatch.setattr(wf, "prepare_ehr", lambda root, out, config: calls.append(config))
+    wf.ensure_processed(synthetic_root, run_dir, EHRConfig(duckdb=DuckDBSettings(threads=1)))
+    assert calls == []
+    wf.ensure_processed(synthetic_root, run_dir, EHRConfig(seed=1))
+    assert len(calls) == 1 and calls[0].seed == 1
