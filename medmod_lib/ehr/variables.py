@@ -159,16 +159,17 @@ def _raw_select(ids: list[int], cat_ids: list[int], extra: str) -> str:
 
 
 #: ``code`` of a row of the events table; only ``KEPT`` rows reach the hourly pass.
-KEPT, OUTSIDE, NOT_COHORT, BAD_TIME, BAD_VALUE, OUT_OF_RANGE = range(6)
+#: (Rows of stays outside the cohort are counted per part and not stored.)
+KEPT, BAD_TIME, BAD_VALUE, OUT_OF_RANGE = range(4)
 
 
 def _convert_select(source: str, config: VariableConfig) -> str:
     """Numbers, unit conversions, category codes and the row ``code`` over ``source``.
 
-    ``source`` yields ``stay_id, hours, itemid, vn, value, status`` (``status``:
-    ``KEPT`` for rows of cohort stays with a valid time, else why not). The result
-    is narrow (``stay_id, hours, itemid, ch, v, code, bad``): ``bad`` holds the raw
-    text of values that are neither numbers nor known categories.
+    ``source`` yields ``stay_id, hours, itemid, vn, value, status`` of cohort stays
+    (``status``: ``KEPT`` with a valid time, else ``BAD_TIME``). The result is
+    narrow (``stay_id, hours, itemid, ch, v, code, bad``; 4-byte ids): ``bad`` holds
+    the raw text of values that are neither numbers nor known categories.
     """
     conv = " ".join(f"WHEN {i} THEN {e.format(v='v1')}" for i, e in CONVERSIONS.items())
     rescale = " ".join(
@@ -180,7 +181,8 @@ def _convert_select(source: str, config: VariableConfig) -> str:
     )
     in_range = "(r.lo IS NULL OR (x.v BETWEEN r.lo AND r.hi))" if config.range_filter else "TRUE"
     return f"""
-        SELECT x.stay_id, x.hours, x.itemid, x.ch, x.v,
+        SELECT CAST(x.stay_id AS INTEGER) AS stay_id, x.hours, CAST(x.itemid AS INTEGER) AS itemid,
+               x.ch, x.v,
                CAST(CASE WHEN x.status <> {KEPT} THEN x.status
                     WHEN x.v IS NULL THEN {BAD_VALUE}
                     WHEN NOT {in_range} THEN {OUT_OF_RANGE} ELSE {KEPT} END AS UTINYINT) AS code,
@@ -230,7 +232,8 @@ def extract_events(
 ) -> ExtractStats:
     """Build the DuckDB table ``medmod_events`` in one pass over chartevents and labevents.
 
-    Per row: ``stay_id, hours`` (from intime), ``itemid``, ``ch`` (index in
+    One row per event of a cohort stay (events of other stays are counted in
+    ``skips``, not stored): ``stay_id, hours`` (from intime), ``itemid``, ``ch`` (index in
     :func:`reference.channels`), ``v`` (value after unit conversion, or the
     category index in the config's one-hot order), ``code`` (:data:`KEPT` or
     the rule the row fails) and ``bad`` (text of an unusable value). Rows that
@@ -252,17 +255,20 @@ def extract_events(
     cat_ids = items.loc[items["categorical"], "itemid"].tolist()
     chart_ids = items.loc[items["table"] == "chartevents", "itemid"].tolist()
     need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
+    # Rows of stays outside the cohort are only counted, never stored.
     chart = f"""
         SELECT e.stay_id, epoch(e.t - k.intime) / 3600.0 AS hours, e.itemid, e.vn, e.value,
-               CASE WHEN a.stay_id IS NULL THEN {OUTSIDE}
-                    WHEN k.stay_id IS NULL THEN {NOT_COHORT}
-                    WHEN e.t IS NULL THEN {BAD_TIME} ELSE {KEPT} END AS status
-        FROM chart e LEFT JOIN cohort k USING (stay_id) LEFT JOIN all_stays a USING (stay_id)"""
-
+               CASE WHEN e.t IS NULL THEN {BAD_TIME} ELSE {KEPT} END AS status
+        FROM chart e JOIN cohort k USING (stay_id)"""
     converted = _convert_select(chart, config)
+    elsewhere = """
+        SELECT count(*) FILTER (WHERE a.stay_id IS NULL) AS outside, count(a.stay_id) AS other
+        FROM chart e ANTI JOIN cohort k USING (stay_id) LEFT JOIN all_stays a USING (stay_id)"""
+    not_stored = np.zeros(2, dtype=np.int64)
 
     def convert(part: int) -> None:  # bad cells counted, joins and conversions of one part
         _count_bad(reader, "chartevents", "chart", skips)
+        not_stored[:] += reader.con.execute(elsewhere).fetchone()
         reader.execute(into_sql(EVENTS_TABLE, append=part > 0) + converted)
 
     # Parse + itemid filter, then convert, part by part: one part's raw rows at a time.
@@ -270,15 +276,11 @@ def extract_events(
         "chartevents", need, _raw_select(chart_ids, cat_ids, "stay_id,"), "chart", each=convert
     )
     reader.execute("DROP TABLE chart")
-    st = reader.sql(f"SELECT code, count(*) AS n FROM {EVENTS_TABLE} GROUP BY code")
-    st = dict(zip(st["code"].astype(int), st["n"].astype(int), strict=True))
-    stats.chartevents_rows = int(sum(st.values()))
-    skips.add(
-        "chartevents", "stay_id missing or not in icustays (outside any stay)", st.get(OUTSIDE, 0)
-    )
-    skips.add(
-        "chartevents", "stay not in the cohort (cohort filter, expected)", st.get(NOT_COHORT, 0)
-    )
+    stored = reader.sql(f"SELECT count(*) AS n FROM {EVENTS_TABLE}")["n"].iloc[0]
+    stats.chartevents_rows = int(stored + not_stored.sum())
+    outside, other = (int(n) for n in not_stored)
+    skips.add("chartevents", "stay_id missing or not in icustays (outside any stay)", outside)
+    skips.add("chartevents", "stay not in the cohort (cohort filter, expected)", other)
 
     lab_ids = items.loc[items["table"] == "labevents", "itemid"].tolist()
     if config.use_labevents and lab_ids:
@@ -359,7 +361,8 @@ def fetch_events(reader: MimicIVReader, lo: int, hi: int) -> dict[str, np.ndarra
         ``stay_id`` int64, ``hours`` float64, ``itemid`` int64, ``ch`` int16, ``v`` float64.
     """
     out = reader.con.execute(
-        f"""SELECT stay_id, hours, itemid, ch, v FROM {EVENTS_TABLE}
+        f"""SELECT CAST(stay_id AS BIGINT) AS stay_id, hours, CAST(itemid AS BIGINT) AS itemid,
+               ch, v FROM {EVENTS_TABLE}
         WHERE code = {KEPT} AND stay_id BETWEEN {int(lo)} AND {int(hi)}"""
     ).fetchnumpy()
     return {k: np.asarray(v) for k, v in out.items()}

@@ -136,10 +136,12 @@ def test_bad_rows_are_counted_not_silent(run_extract):
         chart(1, 3, 220045, "85", "oops"),  # non-numeric valuenum, numeric value: kept
         {**chart(1, 4, 220045, 90), "charttime": "2150-13-45 99:00:00"},
         {**chart(1, 5, 220045, 90), "stay_id": 39_999_999},  # not an ICU stay
+        {**chart(1, 5, 220045, 91), "stay_id": ""},  # no stay at all
+        chart(2, 5, 220045, 92),  # an ICU stay the cohort drops (a child)
         chart(1, 6, 220050, 120),
         chart(1, 6, 220179, 99),  # same-time second value of the channel
     ]
-    events, skips, _ = run_extract([stay(1)], rows)
+    events, skips, _ = run_extract([stay(1), stay(2, age=12)], rows)
     assert _values(events, "Heart Rate") == ["80", "85"]
     # The benchmark keeps the largest value string at one charttime.
     assert _values(events, "Systolic blood pressure") == ["99"]
@@ -148,5 +150,7 @@ def test_bad_rows_are_counted_not_silent(run_extract):
     assert c["events: non-numeric value of Heart Rate"] == 1
     assert c["chartevents: non-numeric valuenum"] == 2
     assert c["chartevents: unparseable charttime"] == 1
-    assert c["chartevents: stay_id missing or not in icustays (outside any stay)"] == 1
+    assert c["chartevents: stay_id missing or not in icustays (outside any stay)"] == 2
+    assert c["chartevents: stay not in the cohort (cohort filter, expected)"] == 1
+    assert set(events["stay_id"]) == {30_000_001}
     assert c["events: same-time values of one channel (largest string kept, as benchmark)"] == 1
