@@ -190,5 +190,7 @@ def test_template_renders_in_jupyterlab(lab, browser):
     assert "NN Title: what this notebook shows" in state["text"]
     assert "## Takeaways" not in state["text"] and "Takeaways" in state["text"]  # rendered markdown
     assert exceptions == [], f"uncaught exceptions in the page: {exceptions[:3]}"
-    sessions = _get_json(f"{base}/api/sessions?token={token}")
+    # The page's indicator can read idle a moment before the server lists the
+    # session, so the server side is awaited, not read once.
+    sessions = _wait(lambda: _get_json(f"{base}/api/sessions?token={token}"), 60, "a session")
     assert [(s["path"], s["kernel"]["name"]) for s in sessions] == [(NOTEBOOK.name, "python3")]
