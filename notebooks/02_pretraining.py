@@ -304,8 +304,8 @@ print(
 #   stay's EHR and X-ray embeddings are than those of two different stays.
 # - The held-out pairs are few (91 stays, 24 deaths on the default synthetic data),
 #   so one seed's difference is noise-sized. Over five seeds (README) VICReg's
-#   features beat random ones on every seed (by +0.004 to +0.094, mean +0.04) and
-#   SimCLR's on four of five (mean +0.01); that is why `vicreg` is the default here.
+#   features beat random ones on four seeds of five (mean +0.03), more often and
+#   by more than SimCLR's; that is why `vicreg` is the default here.
 #   Run `seeds: [0, 1, 2, 3, 4]` in an experiment before believing a difference.
 # - Try `method = "simclr"` or `"align"` (or the runner's grid `{method: [simclr,
 #   vicreg, align]}`); notebook 03 probes the checkpoint written here (same
