@@ -69,6 +69,32 @@ def normal_value(channel: str) -> str:
     return discretizer_config()["normal_values"][channel]
 
 
+#: Channels that mimic3-benchmarks cleans to floats before it resolves same-time
+#: values (``clean_fns`` in ``mimic3benchmark/preprocessing.py``, lines 264-275 of
+#: YerevaNN/mimic3-benchmarks): a same-time duplicate keeps the numerically
+#: largest value. The other channels keep the largest value *string*
+#: (``convert_events_to_timeseries`` in ``mimic3benchmark/subject.py``, lines 55-57).
+NUMERIC_ORDER_CHANNELS: tuple[str, ...] = (
+    "Capillary refill rate",
+    "Diastolic blood pressure",
+    "Systolic blood pressure",
+    "Fraction inspired oxygen",
+    "Oxygen saturation",
+    "Glucose",
+    "pH",
+    "Temperature",
+    "Weight",
+    "Height",
+)
+
+
+def sorts_numerically(channel: str) -> bool:
+    """True if the benchmark orders same-time values of ``channel`` as numbers, not strings."""
+    if channel not in discretizer_config()["is_categorical_channel"]:
+        raise ValueError(f"Unknown channel {channel!r}; expected one of: {channels()}")
+    return channel in NUMERIC_ORDER_CHANNELS
+
+
 def gcs_scores(channel: str) -> dict[str, int]:
     """Map of a GCS / capillary-refill text value to its ordinal score."""
     return dict(channel_info()[channel]["values"])

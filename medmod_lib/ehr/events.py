@@ -22,6 +22,7 @@ from .discretizer import EPS, _expand, _impute, _layout, n_bins_for
 
 CHANNELS = reference.channels()
 _CAT = np.array([reference.is_categorical(c) for c in CHANNELS])
+_NUMERIC_ORDER = np.array([reference.sorts_numerically(c) for c in CHANNELS])
 GCS_TOTAL = CHANNELS.index("Glascow coma scale total")
 _EYE = CHANNELS.index("Glascow coma scale eye opening")
 _MOTOR = CHANNELS.index("Glascow coma scale motor response")
@@ -148,7 +149,11 @@ def clean_chunk(
 
     Rules: rows equal in (stay, time, itemid, value) are duplicates (one is
     kept). Several values of one channel at one time are resolved as
-    mimic3-benchmarks does: the largest value *string* wins. The GCS total is
+    mimic3-benchmarks does: the ten channels it casts to float before sorting
+    (:data:`~medmod_lib.reference.NUMERIC_ORDER_CHANNELS`: blood pressures,
+    FiO2, SpO2, glucose, pH, temperature, weight, height, capillary refill)
+    keep the numerically largest value (SBP 99 and 120 -> 120); the others
+    keep the largest value *string* (heart rate 99 and 100 -> 99). The GCS total is
     derived only where eye, verbal and motor share a charttime and no total was
     recorded at that time.
 
@@ -166,9 +171,17 @@ def clean_chunk(
     size = np.bincount(group) if len(group) else np.zeros(0, int)
     clash = np.flatnonzero(size[group] > 1) if len(group) else np.zeros(0, int)
     if len(clash):
-        strings = value_strings(ev["ch"][clash], ev["v"][clash])
-        frame = pd.DataFrame({"g": group[clash], "s": strings, "row": clash})
-        winners = frame.sort_values(["g", "s"], kind="stable").groupby("g")["row"].last()
+        ch = ev["ch"][clash]
+        strings = value_strings(ch, ev["v"][clash])
+        numeric = _NUMERIC_ORDER[ch]
+        # One channel per group, so each group is ordered by one key only:
+        # its number (numeric channels) or its string (the others).
+        number = np.full(len(clash), np.nan)
+        number[numeric] = np.asarray(strings[numeric], dtype=np.float64)
+        strings[numeric] = ""
+        frame = pd.DataFrame({"g": group[clash], "n": number, "s": strings, "row": clash})
+        frame = frame.sort_values(["g", "n", "s"], kind="stable")
+        winners = frame.groupby("g")["row"].last()
         keep = np.ones(len(group), bool)
         keep[clash] = False
         keep[winners.to_numpy()] = True

@@ -203,7 +203,7 @@ def prepare_ehr(
         skips.add("events", "exact duplicate rows", counts.duplicates)
         skips.add(
             "events",
-            "same-time values of one channel (largest string kept, as benchmark)",
+            "same-time values of one channel (benchmark: largest number or string)",
             counts.same_time,
         )
         stats.gcs_total_derived = counts.gcs_total_derived

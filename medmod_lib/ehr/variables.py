@@ -14,7 +14,8 @@ Rules (FACTS §3), each counted in the :class:`~medmod_lib.ehr.reader.SkipLog`:
   capillary refill "Normal..."/"Brisk..." -> "0.0", "Abnormal..."/"Delayed..." -> "1.0";
 * optional physiological range filter (drop values outside OUTLIER LOW/HIGH);
 * exact duplicate rows dropped; several values of one channel at one
-  charttime resolved as mimic3-benchmarks does (the largest value string wins);
+  charttime resolved as mimic3-benchmarks does (the largest number for the ten
+  channels it casts to float, the largest value string for the others);
 * optional GCS total = eye + verbal + motor when all three share a charttime
   (a recorded total at that time, if an item map provides one, is kept instead).
 """

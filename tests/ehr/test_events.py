@@ -53,6 +53,54 @@ def test_hourly_inputs_equal_discretize_events():
     pd.testing.assert_frame_equal(index, want_index)
 
 
+def _same_time(channel: str, values: list[float]) -> list[float]:
+    """The value clean_chunk keeps when ``values`` of ``channel`` share one charttime."""
+    j = CHANNELS.index(channel)
+    n = len(values)
+    ev = {
+        "stay_id": np.ones(n, np.int64),
+        "hours": np.full(n, 2.0),
+        "itemid": np.arange(1, n + 1, dtype=np.int64),
+        "ch": np.full(n, j, np.int16),
+        "v": np.asarray(values, np.float64),
+    }
+    out, counts = clean_chunk(ev, derive_gcs_total=False)
+    assert counts.same_time == n - 1
+    return out["v"].tolist()
+
+
+def test_same_time_numeric_channels_keep_the_largest_number():
+    """mimic3-benchmarks casts these ten channels to float before sorting (SBP 99, 120 -> 120)."""
+    assert _same_time("Systolic blood pressure", [99.0, 120.0]) == [120.0]
+    assert _same_time("Systolic blood pressure", [120.0, 99.0]) == [120.0]
+    assert _same_time("Diastolic blood pressure", [9.5, 80.0, 10.0]) == [80.0]
+    assert _same_time("Glucose", [99.0, 100.0]) == [100.0]
+    assert _same_time("Temperature", [36.6, 100.0]) == [100.0]
+    assert _same_time("Oxygen saturation", [99.0, 100.0]) == [100.0]
+    assert _same_time("Fraction inspired oxygen", [0.5, 0.21]) == [0.5]
+    assert _same_time("pH", [7.4, 10.0]) == [10.0]
+    assert _same_time("Weight", [9.0, 80.5]) == [80.5]
+    assert _same_time("Height", [99.0, 170.0]) == [170.0]
+    crr = reference.possible_values("Capillary refill rate")
+    assert [crr[int(v)] for v in _same_time("Capillary refill rate", [1.0, 0.0])] == ["1.0"]
+
+
+def test_same_time_other_channels_keep_the_largest_string():
+    """Heart rate, respiratory rate, MBP and GCS keep the benchmark's string order."""
+    assert _same_time("Heart Rate", [100.0, 99.0]) == [99.0]  # "99" > "100"
+    assert _same_time("Heart Rate", [99.0, 100.0]) == [99.0]
+    assert _same_time("Respiratory rate", [9.0, 12.0]) == [9.0]
+    assert _same_time("Mean blood pressure", [100.0, 65.5]) == [65.5]
+    eye = "Glascow coma scale eye opening"
+    values = reference.possible_values(eye)
+    codes = [float(values.index(t)) for t in ("To Speech", "Spontaneously")]
+    kept = _same_time(eye, codes)
+    assert [values[int(v)] for v in kept] == [max("To Speech", "Spontaneously")]
+    numeric = {c for c in CHANNELS if reference.sorts_numerically(c)}
+    assert numeric == set(reference.NUMERIC_ORDER_CHANNELS)
+    assert len(numeric) == 10
+
+
 def test_duplicates_and_same_time_values():
     hr = CHANNELS.index("Heart Rate")
     ev = {
@@ -65,7 +113,7 @@ def test_duplicates_and_same_time_values():
     out, counts = clean_chunk(ev)
     assert counts.duplicates == 1
     assert counts.same_time == 1
-    # "99" > "100" as strings: the benchmark's rule keeps 99.
+    # Heart rate keeps string order in the benchmark: "99" > "100" keeps 99.
     assert out["v"].tolist() == [99.0, 80.0]
     assert counts.per_channel[hr] == 2
 
