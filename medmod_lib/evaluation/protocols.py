@@ -229,6 +229,7 @@ def supervised(
         ehr_encoder=copy.deepcopy(ehr_encoder) if ehr_encoder is not None else fresh_ehr,
         cxr_encoder=copy.deepcopy(cxr_encoder) if cxr_encoder is not None else fresh_cxr,
         num_classes=num_outputs(data.task, data.label_columns),
+        task=data.task,
         **model_kwargs,
     )
     modality = MODEL_MODALITY.get(name, "ehr+cxr")

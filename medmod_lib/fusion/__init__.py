@@ -6,7 +6,7 @@ All share ``forward(ehr, ehr_lengths, image, paired) -> logits (B, K)`` and a
 
 from .base import FusionModel, freeze
 from .concat import ConcatFusion
-from .factory import FUSION_MODELS, build_fusion_model
+from .factory import FUSION_MODELS, build_fusion_model, task_activation
 from .late import LateFusion, average_probability_logits
 from .medfuse import MedFuseLSTM
 from .tokens import MissingImageToken
@@ -24,4 +24,5 @@ __all__ = [
     "average_probability_logits",
     "build_fusion_model",
     "freeze",
+    "task_activation",
 ]

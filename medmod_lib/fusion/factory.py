@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..reference import Task
 from .base import FusionModel
 from .concat import ConcatFusion
 from .late import LateFusion
@@ -15,7 +16,7 @@ FUSION_MODELS: dict[str, str] = {
     "cxr_only": "X-ray encoder -> Linear (unpaired rows: bias only, mask them out)",
     "early": "frozen encoders; concat(EHR, Linear(CXR)) -> Linear",
     "joint": "concat(EHR, Linear(CXR)) -> Linear, trained end to end",
-    "late": "mean of EHR and X-ray probabilities; EHR only when the image is missing",
+    "late": "mean of EHR and X-ray probabilities (softmax for LOS); EHR only without image",
     "medfuse": "LSTM over [EHR, Linear(CXR)]; length 1 when the image is missing",
 }
 
@@ -30,7 +31,8 @@ def build_fusion_model(
     freeze_encoders: bool | None = None,
     fusion_hidden: int = 512,
     dropout: float = 0.0,
-    activation: str = "sigmoid",
+    task: str | Task | None = None,
+    activation: str | None = None,
 ) -> FusionModel:
     """Build one of :data:`FUSION_MODELS`.
 
@@ -46,15 +48,18 @@ def build_fusion_model(
             and ``"joint"`` differ only in this flag.
         fusion_hidden: hidden size of the MedFuse fusion LSTM.
         dropout: dropout before the MedFuse classifier.
+        task: the task the logits are for; it fixes late fusion's activation
+            (softmax over the length-of-stay bins, so the averaged
+            probabilities sum to 1; sigmoid otherwise).
         activation: ``"sigmoid"`` or ``"softmax"``, used by late fusion to average
-            probabilities.
+            probabilities; ``None`` = the task's (sigmoid without a task).
 
     Returns:
         A :class:`FusionModel`: ``model(ehr, ehr_lengths, image, paired) -> (B, K)``.
 
     Raises:
-        ValueError: for an unknown name, a missing encoder or an option the model
-            does not take.
+        ValueError: for an unknown name, a missing encoder, an option the model
+            does not take, or an activation that contradicts the task.
     """
     if name not in FUSION_MODELS:
         raise ValueError(f"unknown fusion model {name!r}; choose one of {sorted(FUSION_MODELS)}")
@@ -64,6 +69,7 @@ def build_fusion_model(
         raise ValueError(f"fusion model {name!r} needs a cxr_encoder")
     if missing is not None and name in ("ehr_only", "cxr_only", "late"):
         raise ValueError(f"fusion model {name!r} takes no `missing` option (got {missing!r})")
+    activation = task_activation(task, activation)
     freeze = (name == "early") if freeze_encoders is None else freeze_encoders
     if name == "ehr_only":
         return EHROnly(ehr_encoder, num_classes, freeze_encoders=freeze)
@@ -90,3 +96,25 @@ def build_fusion_model(
         freeze_encoders=freeze,
         missing=missing or "drop",
     )
+
+
+def task_activation(task: str | Task | None, activation: str | None = None) -> str:
+    """The output activation of ``task``: softmax for length of stay, sigmoid otherwise.
+
+    Args:
+        task: a :class:`~medmod_lib.reference.Task` or its name; ``None`` = unknown.
+        activation: an explicit choice, checked against the task.
+
+    Raises:
+        ValueError: if ``activation`` contradicts the task (e.g. sigmoid for the
+            10 mutually exclusive length-of-stay bins).
+    """
+    if task is None:
+        return activation or "sigmoid"
+    want = "softmax" if Task.parse(task) == Task.LENGTH_OF_STAY else "sigmoid"
+    if activation is not None and activation != want:
+        raise ValueError(
+            f"activation {activation!r} does not fit task {Task.parse(task).value!r}, whose "
+            f"probabilities come from {want}; leave activation=None to follow the task"
+        )
+    return want

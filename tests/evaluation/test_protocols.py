@@ -255,6 +255,23 @@ def test_length_of_stay_reports_kappa_and_hour_errors():
     assert res.model.head.out_features == 10
 
 
+def test_late_fusion_baseline_for_length_of_stay_averages_softmax():
+    """protocols.supervised (and so evaluate_task) builds LOS late fusion with softmax."""
+    data = _task_data(Task.LENGTH_OF_STAY)
+    ehr, cxr = _encoders()
+    res = supervised(data, "late", ehr_encoder=ehr, cxr_encoder=cxr, config=_config(epochs=1))
+    model = res.model.eval()
+    batch = next(iter(data.loader("test", batch_size=24)))
+    args = (batch["ehr"], batch["ehr_lengths"], batch["image"], batch["paired"])
+    with torch.no_grad():
+        e, c = model.unimodal_logits(*args)
+        probs = model(*args).softmax(1)
+    paired = batch["paired"]
+    assert paired.any() and (~paired).any()
+    torch.testing.assert_close(probs[paired], (e[paired].softmax(1) + c[paired].softmax(1)) / 2)
+    np.testing.assert_allclose(res.predictions.scores.sum(1), 1.0, rtol=1e-5)
+
+
 def test_compare_results_is_zero_against_itself_and_matches_cxr_subset():
     data = _task_data()
     ehr, cxr = _encoders()

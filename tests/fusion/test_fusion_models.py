@@ -13,7 +13,9 @@ from medmod_lib.fusion import (
     MissingImageToken,
     average_probability_logits,
     build_fusion_model,
+    task_activation,
 )
+from medmod_lib.reference import Task
 
 D, K = 5, 3
 VARIANTS = [
@@ -168,6 +170,36 @@ def test_late_fusion_averages_probabilities():
         torch.sigmoid(out[paired]), (e[paired].sigmoid() + c[paired].sigmoid()) / 2
     )
     torch.testing.assert_close(out[~paired], e[~paired])
+
+
+def test_late_fusion_for_length_of_stay_averages_softmax_probabilities():
+    """LOS bins are mutually exclusive: the fused probabilities must sum to 1."""
+    torch.manual_seed(0)
+    model = build_fusion_model(
+        "late",
+        ehr_encoder=LSTMEncoder(D, hidden_dim=16, num_layers=1, dropout=0.0),
+        cxr_encoder=TinyCNN(),
+        num_classes=10,
+        task=Task.LENGTH_OF_STAY,
+    ).eval()
+    assert model.activation == "softmax"
+    ehr, lengths, image, paired = batch()
+    e, c = model.unimodal_logits(ehr, lengths, image, paired)
+    probs = model(ehr, lengths, image, paired).softmax(1)
+    torch.testing.assert_close(probs.sum(1), torch.ones(len(probs)))
+    torch.testing.assert_close(probs[paired], (e[paired].softmax(1) + c[paired].softmax(1)) / 2)
+    torch.testing.assert_close(probs[~paired], e[~paired].softmax(1))
+
+
+def test_task_fixes_the_late_fusion_activation():
+    assert task_activation("length-of-stay") == "softmax"
+    assert task_activation(Task.PHENOTYPING) == "sigmoid"
+    assert task_activation(None) == "sigmoid"
+    assert task_activation(None, "softmax") == "softmax"
+    with pytest.raises(ValueError, match="length-of-stay"):
+        task_activation(Task.LENGTH_OF_STAY, "sigmoid")
+    with pytest.raises(ValueError, match="in-hospital-mortality"):
+        task_activation("in-hospital-mortality", "softmax")
 
 
 def test_average_probability_logits_values_and_stability():
