@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from medmod_lib.encoders import LSTMEncoder
-from medmod_lib.losses import CLIPLoss, NTXentLoss, VICRegLoss
+from medmod_lib.losses import CLIPLoss, MedModSimCLRLoss, NTXentLoss, VICRegLoss, clip_loss
 from medmod_lib.pretrain import (
     PretrainConfig,
     PretrainModel,
@@ -204,6 +204,23 @@ def test_config_validation_and_benchmark_settings():
         300,
     )
     assert medmod_benchmark("align").resolved_temperature == 0.07
+
+
+def test_medmod_benchmark_simclr_uses_medmods_loss():
+    """MedMod's SimCLR is 2 * decoupled cross-modal CLIP, not NT-Xent with decoupled=True."""
+    bench = medmod_benchmark("simclr", cxr_arch="resnet18")
+    assert bench.simclr_loss == "medmod"
+    criterion = build_pretrain_model(bench).criterion
+    assert isinstance(criterion, MedModSimCLRLoss) and criterion.temperature == 0.01
+    g = torch.Generator().manual_seed(0)
+    z_ehr, z_img = torch.randn(6, 8, generator=g), torch.randn(6, 8, generator=g)
+    want = 2 * clip_loss(z_img, z_ehr, 1 / 0.01, decoupled=True)
+    torch.testing.assert_close(criterion(z_ehr, z_img), want)
+    assert isinstance(build_pretrain_model(cfg("simclr")).criterion, NTXentLoss)
+    with pytest.raises(ValueError, match="simclr_loss"):
+        PretrainConfig(method="vicreg", simclr_loss="medmod")
+    with pytest.raises(ValueError, match="simclr_loss"):
+        PretrainConfig(simclr_loss="dcl")
 
 
 @pytest.mark.parametrize("method", ["simclr", "vicreg", "align"])

@@ -1,4 +1,4 @@
-"""Self-supervised losses: SimCLR NT-Xent, VICReg, CLIP/ALIGN symmetric InfoNCE.
+"""Self-supervised losses: SimCLR NT-Xent, MedMod's cross-modal form, VICReg, CLIP/ALIGN.
 
 All take two (N, D) embedding batches whose row i is a positive pair: two
 augmented views of one sample (intra-modal) or the EHR and X-ray embeddings of
@@ -6,6 +6,7 @@ one stay (cross-modal).
 """
 
 from .clip import CLIPLoss, clip_loss
+from .medmod_simclr import MedModSimCLRLoss, medmod_simclr_loss
 from .simclr import NTXentLoss, nt_xent_loss
 from .vicreg import (
     VICRegLoss,
@@ -18,11 +19,13 @@ from .vicreg import (
 
 __all__ = [
     "CLIPLoss",
+    "MedModSimCLRLoss",
     "NTXentLoss",
     "VICRegLoss",
     "clip_loss",
     "covariance_loss",
     "invariance_loss",
+    "medmod_simclr_loss",
     "nt_xent_loss",
     "variance_loss",
     "vicreg_loss",

@@ -31,9 +31,9 @@ def clip_loss(
 
     - ``decoupled=False`` (standard CLIP): the positive is in the softmax.
     - ``decoupled=True``: the positive is excluded from the denominator. MedMod's
-      SimCLR and ALIGN losses are ``2 * clip_loss(z_img, z_ehr, 1 / tau,
-      decoupled=True)`` (they sum the two directions instead of averaging;
-      FACTS §7).
+      SimCLR and ALIGN losses are twice this (they sum the two directions
+      instead of averaging): see
+      :func:`~medmod_lib.losses.medmod_simclr.medmod_simclr_loss`.
 
     Args:
         z_a: first modality (e.g. EHR), shape (N, D), N >= 2.

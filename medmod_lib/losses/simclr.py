@@ -30,20 +30,21 @@ def nt_xent_loss(
 
     - ``decoupled=False`` (standard SimCLR): the positive is *included* in the
       denominator, so the loss is a cross-entropy and is always >= 0.
-    - ``decoupled=True`` (DCL; the form MedMod uses for its cross-modal loss,
-      see FACTS §7): the positive is *excluded* from the denominator, so only
-      negatives appear there and the loss can be negative.
+    - ``decoupled=True`` (DCL, Yeh et al. 2022): the positive is *excluded*
+      from the denominator, so only negatives appear there and the loss can be
+      negative.
 
     Works for intra-modal pairs (two augmented views) and cross-modal pairs
-    (EHR and X-ray embeddings of the same stay) alike. MedMod's own cross-modal
-    "SimCLR" has no intra-modal negatives: that form is
-    ``2 * clip_loss(z_img, z_ehr, 1 / T, decoupled=True)`` (see ``losses.clip``).
+    (EHR and X-ray embeddings of the same stay) alike. Neither setting is
+    MedMod's cross-modal "SimCLR" loss, which has no intra-modal negatives and
+    sums its two directions: use
+    :func:`~medmod_lib.losses.medmod_simclr.medmod_simclr_loss` for that.
 
     Args:
         z_a: first view / modality, shape (N, D), N >= 2.
         z_b: second view / modality, shape (N, D); row i pairs with z_a row i.
         temperature: softmax temperature T > 0 (SimCLR 0.1-0.5; MedMod 0.01).
-        decoupled: exclude the positive from the denominator (DCL / MedMod).
+        decoupled: exclude the positive from the denominator (DCL).
 
     Returns:
         Scalar float32 loss tensor (computed in float32 even under autocast).
@@ -79,7 +80,7 @@ class NTXentLoss(nn.Module):
 
     Args:
         temperature: softmax temperature T > 0.
-        decoupled: exclude the positive from the denominator (DCL / MedMod form).
+        decoupled: exclude the positive from the denominator (DCL).
 
     Examples:
         >>> criterion = NTXentLoss(temperature=0.1)

@@ -35,7 +35,14 @@ class PretrainConfig:
         grad_clip: max gradient norm, ``None`` for no clipping.
         temperature: NT-Xent temperature (MedMod scripts 0.01) or the ALIGN initial
             temperature (0.07); ``None`` = 0.1 for SimCLR, 0.07 for ALIGN.
-        decoupled: exclude the positive from the softmax denominator (MedMod's form).
+        decoupled: exclude the positive from the softmax denominator (DCL) of
+            NT-Xent or of the ALIGN loss. This alone is *not* MedMod's SimCLR loss;
+            see ``simclr_loss``.
+        simclr_loss: ``"nt_xent"``: SimCLR's NT-Xent over the 2N embeddings
+            (default); ``"medmod"``: MedMod's cross-modal form, decoupled, no
+            intra-modal negatives, the two directions summed
+            (:func:`~medmod_lib.losses.medmod_simclr_loss`; ``decoupled`` is then
+            implied).
         sim_coeff, std_coeff, cov_coeff: VICReg weights (25, 25, 1).
         swap_fraction: ALIGN noisy-pair augmentation (MedMod ``_swap``, about 0.18);
             0 disables it (default).
@@ -71,6 +78,7 @@ class PretrainConfig:
     grad_clip: float | None = None
     temperature: float | None = None  # MedMod SimCLR scripts: 0.01
     decoupled: bool = False  # MedMod: True
+    simclr_loss: Literal["nt_xent", "medmod"] = "nt_xent"  # MedMod: "medmod"
     sim_coeff: float = 25.0
     std_coeff: float = 25.0
     cov_coeff: float = 1.0
@@ -105,6 +113,16 @@ class PretrainConfig:
             raise ValueError(
                 f"PretrainConfig.swap_fraction must be in [0, 0.2] (rows of [0.6B, 0.8B) are the "
                 f"swap partners), got {self.swap_fraction}"
+            )
+        if self.simclr_loss not in ("nt_xent", "medmod"):
+            raise ValueError(
+                f"PretrainConfig.simclr_loss must be 'nt_xent' or 'medmod', got "
+                f"{self.simclr_loss!r}"
+            )
+        if self.simclr_loss == "medmod" and (self.method != "simclr" or self.views != "cross"):
+            raise ValueError(
+                "PretrainConfig.simclr_loss='medmod' is MedMod's cross-modal SimCLR loss; "
+                "use it with method='simclr' and views='cross'."
             )
         if self.swap_fraction > 0 and self.method != "align":
             raise ValueError(
@@ -156,7 +174,13 @@ def medmod_benchmark(method: Method = "simclr", **overrides: Any) -> PretrainCon
         decoupled=method != "vicreg",
     )
     per_method = {
-        "simclr": dict(optimizer="lars", lr=0.6044, temperature=0.01, ehr_hidden_dim=128),
+        "simclr": dict(
+            optimizer="lars",
+            lr=0.6044,
+            temperature=0.01,
+            ehr_hidden_dim=128,
+            simclr_loss="medmod",
+        ),
         "vicreg": dict(optimizer="lars", lr=0.5989, ehr_hidden_dim=128),
         "align": dict(
             optimizer="adamw", lr=6.026e-5, temperature=0.07, ehr_hidden_dim=256, warmup_epochs=0

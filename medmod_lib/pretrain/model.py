@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..encoders import LSTMEncoder, ProjectionHead, ResNetEncoder
-from ..losses import CLIPLoss, NTXentLoss, VICRegLoss
+from ..losses import CLIPLoss, MedModSimCLRLoss, NTXentLoss, VICRegLoss
 from .config import PretrainConfig
 
 
@@ -172,7 +172,9 @@ def build_pretrain_model(config: PretrainConfig) -> PretrainModel:
 
         cxr_head = head(cxr.out_dim)
         ehr_head = head(ehr.out_dim) if ehr is not None else None
-        if config.method == "simclr":
+        if config.method == "simclr" and config.simclr_loss == "medmod":
+            criterion = MedModSimCLRLoss(config.resolved_temperature)
+        elif config.method == "simclr":
             criterion = NTXentLoss(config.resolved_temperature, decoupled=config.decoupled)
         else:
             criterion = VICRegLoss(config.sim_coeff, config.std_coeff, config.cov_coeff)
