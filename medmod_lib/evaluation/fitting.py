@@ -24,7 +24,7 @@ from ..metrics import N_BOOT, task_metrics
 from ..reference import Task
 from ..training import OptimConfig, TrainConfig, fit
 from .heads import task_loss, task_scores
-from .predict import Predictions, collect_predictions
+from .predict import Predictions, collect_predictions, stay_clusters
 from .results import evaluate_predictions
 
 MONITOR: dict[Task, str] = {
@@ -238,6 +238,7 @@ def train_and_evaluate(
         label_names=names if task in (Task.PHENOTYPING, Task.RADIOLOGY) else None,
         n_boot=config.n_boot,
         bootstrap_seed=config.bootstrap_seed,
+        clusters=stay_clusters(preds.stay_id),
     )
     return ProtocolResult(
         task=task,

@@ -26,7 +26,7 @@ import torch
 from ..metrics import N_BOOT, task_metrics
 from ..metrics.classification import to_numpy
 from ..reference import Task
-from .predict import Predictions, collect_predictions, without_images
+from .predict import Predictions, collect_predictions, stay_clusters, without_images
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 SWEEP_COLUMNS = (
@@ -194,6 +194,7 @@ def sweep_predictions(
             probabilities=False,
             n_boot=n_boot,
             seed=bootstrap_seed,
+            clusters=stay_clusters(preds.stay_id),
         )
         if metric not in res:
             raise ValueError(

@@ -41,6 +41,20 @@ class Predictions:
         return len(self.y_true)
 
 
+def stay_clusters(stay_id: Any) -> np.ndarray | None:
+    """The stay ids as bootstrap clusters, or ``None`` where a sample has no stay (-1).
+
+    With these, :func:`~medmod_lib.metrics.task_metrics` resamples whole stays
+    when a stay contributes several samples (hourly decompensation and length
+    of stay, several films of one stay) and falls back to the sample bootstrap
+    when every stay has one sample.
+    """
+    ids = np.asarray(stay_id)
+    if ids.ndim != 1 or len(ids) == 0 or (ids < 0).any():
+        return None
+    return ids
+
+
 def without_images(batch: Mapping[str, Any], keep: np.ndarray | None = None) -> dict[str, Any]:
     """A shallow copy of ``batch`` whose ``paired`` is ``keep`` (default all False), images zeroed.
 

@@ -116,6 +116,8 @@ def subgroup_frame(samples: pd.DataFrame, *, age_bins: Sequence[int] = AGE_BINS)
     )
     if "race" in samples:
         out["race_group"] = race_group(samples["race"])
+    if "stay_id" in samples:  # the bootstrap's clusters, not a subgroup attribute
+        out["stay_id"] = samples["stay_id"].to_numpy()
     return out
 
 
@@ -148,6 +150,7 @@ def subgroup_metrics(
     label_names: Sequence[str] | None = None,
     n_boot: int = N_BOOT,
     seed: int | None = 0,
+    clusters: Any = None,
 ) -> pd.DataFrame:
     """Metrics with intervals for every group of every attribute, plus an ``all`` row.
 
@@ -160,6 +163,9 @@ def subgroup_metrics(
         min_size: groups with fewer samples get NaN metrics, flag ``"too_small"``.
         label_names: for multi-label tasks.
         n_boot, seed: bootstrap settings.
+        clusters: n stay ids; within each group whole stays are resampled where a
+            stay has several samples. Default: the ``stay_id`` column of ``groups``
+            if it has one (never used as an attribute).
 
     Returns:
         Columns :data:`SUBGROUP_COLUMNS`; ``n_positive`` counts positive labels
@@ -172,7 +178,13 @@ def subgroup_metrics(
             f"groups ({len(groups)} rows), y_true ({len(y)}) and y_score ({len(s)}) must align"
         )
     names = list(metrics) if metrics is not None else list(DEFAULT_METRICS[task])
-    attrs = list(attributes) if attributes is not None else list(groups.columns)
+    if clusters is None and "stay_id" in groups:
+        clusters = groups["stay_id"].to_numpy()
+    ids = None if clusters is None else np.asarray(clusters)
+    if ids is not None and len(ids) != len(y):
+        raise ValueError(f"clusters ({len(ids)} rows) and y_true ({len(y)}) must align")
+    columns = [c for c in groups.columns if c != "stay_id"]
+    attrs = list(attributes) if attributes is not None else columns
     missing = [a for a in attrs if a not in groups]
     if missing:
         raise KeyError(f"attributes {missing} are not columns of groups {list(groups.columns)}")
@@ -200,6 +212,7 @@ def subgroup_metrics(
                 probabilities=False,
                 n_boot=n_boot,
                 seed=seed,
+                clusters=None if ids is None else ids[mask],
             )
         for m in names:
             r = res.get(m)

@@ -28,6 +28,7 @@ def brier_score(
     n_boot: int = N_BOOT,
     seed: int | None = BOOT_SEED,
     level: float = 0.95,
+    clusters: Any = None,
 ) -> MetricResult:
     """Mean squared error between probabilities and 0/1 labels (sklearn ``brier_score_loss``).
 
@@ -37,6 +38,7 @@ def brier_score(
         y_true: (n,) or (n, K) 0/1 labels; NaN = unknown (left out).
         y_prob: probabilities of the same shape.
         n_boot, seed, level: bootstrap settings.
+        clusters: one label per sample (stay ids): resample whole stays.
     """
     y, p = check_scores(y_true, y_prob)
     _check_probabilities(p)
@@ -48,7 +50,9 @@ def brier_score(
         with np.errstate(invalid="ignore", divide="ignore"):
             return (w @ sq) / (w @ count)
 
-    return bootstrap(fn, len(y), metric="brier", n_boot=n_boot, seed=seed, level=level)
+    return bootstrap(
+        fn, len(y), metric="brier", n_boot=n_boot, seed=seed, level=level, clusters=clusters
+    )
 
 
 def reliability_curve(

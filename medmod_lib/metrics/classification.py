@@ -131,20 +131,20 @@ def _ranking(
     n_boot: int,
     seed: int | None,
     level: float,
+    clusters: Any = None,
 ) -> MetricResult:
     y, s = check_scores(y_true, y_score)
     m = RankingMetric(y, s, kind)
+    kw = {"n_boot": n_boot, "seed": seed, "level": level, "clusters": clusters}
     if y.shape[1] == 1:
-        return bootstrap(m.fn(None, 0), m.n, metric=kind, n_boot=n_boot, seed=seed, level=level)
+        return bootstrap(m.fn(None, 0), m.n, metric=kind, **kw)
     skipped = m.single_class if average in ("macro", "weighted") else 0
     return bootstrap(
         m.fn(average),
         m.n,
         metric=f"{kind}_{average}",
-        n_boot=n_boot,
-        seed=seed,
-        level=level,
         n_skipped=skipped,
+        **kw,
     )
 
 
@@ -156,6 +156,7 @@ def auroc(
     n_boot: int = N_BOOT,
     seed: int | None = BOOT_SEED,
     level: float = 0.95,
+    clusters: Any = None,
 ) -> MetricResult:
     """Area under the ROC curve with a percentile bootstrap interval.
 
@@ -166,12 +167,14 @@ def auroc(
         n_boot: bootstrap resamples (0: no interval).
         seed: bootstrap seed.
         level: confidence level.
+        clusters: one label per sample (stay ids) to resample whole stays
+            (:mod:`~medmod_lib.metrics.bootstrap`); ``None``: samples one by one.
 
     Examples:
         >>> auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], n_boot=0).value
         0.75
     """
-    return _ranking("auroc", y_true, y_score, average, n_boot, seed, level)
+    return _ranking("auroc", y_true, y_score, average, n_boot, seed, level, clusters)
 
 
 def auprc(
@@ -182,12 +185,13 @@ def auprc(
     n_boot: int = N_BOOT,
     seed: int | None = BOOT_SEED,
     level: float = 0.95,
+    clusters: Any = None,
 ) -> MetricResult:
     """Average precision (area under the precision-recall curve, sklearn definition).
 
     Args: as in :func:`auroc`.
     """
-    return _ranking("auprc", y_true, y_score, average, n_boot, seed, level)
+    return _ranking("auprc", y_true, y_score, average, n_boot, seed, level, clusters)
 
 
 def ranking_metrics(
@@ -199,6 +203,7 @@ def ranking_metrics(
     n_boot: int = N_BOOT,
     seed: int | None = BOOT_SEED,
     level: float = 0.95,
+    clusters: Any = None,
 ) -> dict[str, MetricResult]:
     """AUROC and AUPRC: binary, or per label plus micro/macro/weighted for multi-label.
 
@@ -212,7 +217,7 @@ def ranking_metrics(
         y_score: scores of the same shape.
         label_names: K names (default ``"0"``, ``"1"``, ...).
         per_label: also return each label's metrics.
-        n_boot, seed, level: as in :func:`auroc`.
+        n_boot, seed, level, clusters: as in :func:`auroc`.
     """
     y, s = check_scores(y_true, y_score)
     binary = to_numpy(y_true).ndim == 1
@@ -232,6 +237,7 @@ def ranking_metrics(
             n_boot=n_boot,
             seed=seed,
             level=level,
+            clusters=clusters,
         )
         return table
     keys, skipped, valid = [], [], []
@@ -248,6 +254,7 @@ def ranking_metrics(
         n_boot=n_boot,
         seed=seed,
         level=level,
+        clusters=clusters,
     )
     out: dict[str, MetricResult] = {}
     for m in ms:

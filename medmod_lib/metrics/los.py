@@ -61,6 +61,7 @@ def los_metrics(
     n_boot: int = N_BOOT,
     seed: int | None = BOOT_SEED,
     level: float = 0.95,
+    clusters: Any = None,
 ) -> dict[str, MetricResult]:
     """Kappa (linear weights) and, if the truth is in hours, MAD, MSE and MAPE.
 
@@ -69,6 +70,8 @@ def los_metrics(
             Hour errors need hours; with class indices only ``kappa`` is returned.
         y_pred: (n,) predicted bins or (n, 10) class scores/probabilities.
         n_boot, seed, level: bootstrap settings.
+        clusters: one label per sample (the stay id): resample whole stays, since
+            the hourly samples of a stay are correlated; ``None``: samples one by one.
 
     Returns:
         ``kappa`` and, for hours, ``mad`` (hours), ``mse`` (hours^2), ``mape`` (%).
@@ -78,7 +81,7 @@ def los_metrics(
     if len(pred) != len(truth):
         raise ValueError(f"{len(truth)} LOS targets but {len(pred)} predictions")
     n = len(truth)
-    kw = {"n_boot": n_boot, "seed": seed, "level": level}
+    kw = {"n_boot": n_boot, "seed": seed, "level": level, "clusters": clusters}
     out = {
         "kappa": bootstrap(
             lambda w: linear_kappa_from_confusion(confusion_counts(w, truth, pred, N_LOS_CLASSES)),

@@ -53,6 +53,7 @@ def task_metrics(
     n_boot: int = N_BOOT,
     seed: int | None = BOOT_SEED,
     level: float = 0.95,
+    clusters: Any = None,
 ) -> dict[str, MetricResult]:
     """All metrics of ``task`` with bootstrap intervals (see the module table).
 
@@ -67,9 +68,14 @@ def task_metrics(
         probabilities: scores are probabilities, so the Brier score is added;
             pass False for logits.
         n_boot, seed, level: bootstrap settings.
+        clusters: one label per sample, the sample's stay id. Where a stay has
+            several samples (decompensation and length of stay: one per hour;
+            radiology: one per film) whole stays are resampled, carrying all
+            their samples; where every stay has one sample this is the ordinary
+            bootstrap. ``None``: samples are resampled one by one.
     """
     task = Task.parse(task)
-    kw = {"n_boot": n_boot, "seed": seed, "level": level}
+    kw = {"n_boot": n_boot, "seed": seed, "level": level, "clusters": clusters}
     if task == Task.LENGTH_OF_STAY:
         return los_metrics(y_true, y_score, **kw)
     if task in BINARY_TASKS:
@@ -138,6 +144,7 @@ def compare_models(
     n_boot: int = N_BOOT,
     seed: int | None = BOOT_SEED,
     level: float = 0.95,
+    clusters: Any = None,
 ) -> PairedResult:
     """Paired bootstrap of ``metric(a) - metric(b)`` on the same test set.
 
@@ -149,10 +156,12 @@ def compare_models(
         score_a, score_b: the two models' scores for the same samples, same order.
         metric: ``auroc``/``auprc`` (binary), ``auroc_macro`` etc. (multi-label),
             ``kappa``/``mad``/``mse``/``mape`` (LOS).
-        n_boot, seed, level: bootstrap settings.
+        n_boot, seed, level, clusters: bootstrap settings (see :func:`task_metrics`).
     """
     fn_a, n = _metric_fn(metric, y_true, score_a)
     fn_b, n_b = _metric_fn(metric, y_true, score_b)
     if n != n_b:
         raise ValueError(f"the two models scored {n} and {n_b} samples; they must match")
-    return paired_bootstrap(fn_a, fn_b, n, metric=metric, n_boot=n_boot, seed=seed, level=level)
+    return paired_bootstrap(
+        fn_a, fn_b, n, metric=metric, n_boot=n_boot, seed=seed, level=level, clusters=clusters
+    )

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from medmod_lib.evaluation import drop_images, drop_mask, missing_modality_sweep
-from medmod_lib.evaluation.missing import SWEEP_COLUMNS
+from medmod_lib.evaluation.missing import SWEEP_COLUMNS, sweep_predictions
 
 
 def test_drop_sets_are_nested_exact_and_seeded() -> None:
@@ -139,3 +139,22 @@ def test_sweep_rejects_metric_of_another_task() -> None:
         missing_modality_sweep(
             _predict, _loader(), task="in-hospital-mortality", metric="kappa", n_boot=0
         )
+
+
+def test_sweep_resamples_whole_stays_when_stays_repeat() -> None:
+    from medmod_lib.evaluation.predict import Predictions, stay_clusters
+    from medmod_lib.metrics import task_metrics
+
+    rng = np.random.default_rng(0)
+    stays, hours = 50, 10
+    y = (rng.random(stays) < 0.4).astype(float).repeat(hours)[:, None]
+    s = y + rng.normal(0, 1, (stays, 1)).repeat(hours, 0)
+    ids = np.repeat(np.arange(stays), hours).astype(np.int64)
+    preds = Predictions(y, s, np.ones(len(y), bool), ids, scores_without_images=s)
+    row = sweep_predictions(preds, task="decompensation", fractions=[0.0], n_boot=100).iloc[0]
+    want = task_metrics(
+        "decompensation", y, s, probabilities=False, n_boot=100, seed=0, clusters=ids
+    )["auroc"]
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((want.ci_low, want.ci_high))
+    assert stay_clusters(np.array([3, -1])) is None  # a sample without a stay: no clusters
+    assert np.array_equal(stay_clusters(ids), ids)

@@ -21,6 +21,7 @@ from medmod_lib.evaluation import (
     task_loss,
 )
 from medmod_lib.linking.dataset import MultimodalCollate, MultimodalDataset
+from medmod_lib.metrics import task_metrics
 from medmod_lib.reference import Task
 from medmod_lib.workflow import TaskData
 
@@ -70,17 +71,20 @@ def _float_image(image: torch.Tensor) -> torch.Tensor:
     return image.float() / 255.0
 
 
-def _task_data(task: Task = Task.IN_HOSPITAL_MORTALITY, seed: int = 0) -> TaskData:
+def _task_data(
+    task: Task = Task.IN_HOSPITAL_MORTALITY, seed: int = 0, samples_per_stay: int = 1
+) -> TaskData:
     rng = np.random.default_rng(seed)
     frames = {}
     stay = 100
     signal: dict[int, float] = {}
     dicom: dict[str, float] = {}
     for split, n in (("train", 48), ("val", 24), ("test", 24)):
-        ids = np.arange(stay, stay + n)
+        ids = stay + np.arange(n) // samples_per_stay  # hourly tasks: several samples a stay
         stay += n
-        y = (np.arange(n) % 2).astype(float)
-        rng.shuffle(y)
+        y = (np.arange(n) // samples_per_stay % 2).astype(float)
+        if samples_per_stay == 1:
+            rng.shuffle(y)
         paired = rng.random(n) < 0.7
         frame = pd.DataFrame(
             {
@@ -88,7 +92,9 @@ def _task_data(task: Task = Task.IN_HOSPITAL_MORTALITY, seed: int = 0) -> TaskDa
                 "subject_id": ids + 10_000,
                 "period_length": float(T),
                 "paired": paired,
-                "dicom_id": [f"d{i}" for i in ids],
+                "dicom_id": [
+                    f"d{i}" if samples_per_stay == 1 else f"d{i}_{k}" for k, i in enumerate(ids)
+                ],
             }
         )
         if task == Task.LENGTH_OF_STAY:
@@ -270,6 +276,23 @@ def test_late_fusion_baseline_for_length_of_stay_averages_softmax():
     assert paired.any() and (~paired).any()
     torch.testing.assert_close(probs[paired], (e[paired].softmax(1) + c[paired].softmax(1)) / 2)
     np.testing.assert_allclose(res.predictions.scores.sum(1), 1.0, rtol=1e-5)
+
+
+def test_intervals_resample_whole_stays_when_a_stay_has_several_samples():
+    """Decompensation-like data (4 samples a stay): the rows' CIs come from a stay bootstrap."""
+    data = _task_data(Task.DECOMPENSATION, samples_per_stay=4)
+    ehr, cxr = _encoders()
+    cfg = _config(epochs=1, n_boot=100)
+    res = linear_eval(data, ehr_encoder=ehr, cxr_encoder=None, modality="ehr", config=cfg)
+    p = res.predictions
+    assert len(np.unique(p.stay_id)) == len(p) // 4
+    y, s = p.y_true[:, 0], p.scores[:, 0]
+    kw = dict(n_boot=100, seed=cfg.bootstrap_seed)
+    clustered = task_metrics(Task.DECOMPENSATION, y, s, clusters=p.stay_id, **kw)["auroc"]
+    flat = task_metrics(Task.DECOMPENSATION, y, s, **kw)["auroc"]
+    row = res.rows.set_index("metric").loc["auroc"]
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((clustered.ci_low, clustered.ci_high))
+    assert (flat.ci_low, flat.ci_high) != pytest.approx((clustered.ci_low, clustered.ci_high))
 
 
 def test_compare_results_is_zero_against_itself_and_matches_cxr_subset():

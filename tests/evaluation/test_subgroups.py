@@ -116,3 +116,35 @@ def test_length_of_stay_subgroups_use_hours() -> None:
     from medmod_lib.metrics import los_metrics
 
     assert mad_all == pytest.approx(los_metrics(hours, probs, n_boot=0)["mad"].value)
+
+
+def test_stay_id_column_clusters_the_bootstrap_and_is_no_attribute() -> None:
+    """Hourly samples of one stay are resampled together within each group."""
+    rng = np.random.default_rng(3)
+    stays, hours = 80, 12
+    samples = pd.DataFrame(
+        {
+            "stay_id": np.repeat(np.arange(stays), hours),
+            "gender": np.repeat(rng.choice(["F", "M"], stays), hours),
+            "age": np.repeat(rng.uniform(20, 79, stays), hours),
+        }
+    )
+    groups = subgroup_frame(samples)
+    assert list(groups.columns) == ["sex", "age_group", "stay_id"]
+    y_stay = (rng.random(stays) < 0.4).astype(float)
+    y = y_stay.repeat(hours)
+    s = (y_stay + rng.normal(size=stays)).repeat(hours) + rng.normal(0, 0.01, len(y))
+    kw = dict(min_size=10, n_boot=200)
+    out = subgroup_metrics("decompensation", y, s, groups, **kw)
+    assert "stay_id" not in set(out["attribute"])
+    flat = subgroup_metrics("decompensation", y, s, groups.drop(columns="stay_id"), **kw)
+    key = ["attribute", "group", "metric"]
+    width = (out["ci_high"] - out["ci_low"]).to_numpy()
+    flat_width = (
+        flat.set_index(key).loc[out.set_index(key).index, "ci_high"]
+        - flat.set_index(key).loc[out.set_index(key).index, "ci_low"]
+    ).to_numpy()
+    assert (width > 1.5 * flat_width).all()
+    np.testing.assert_allclose(
+        out["value"], flat.set_index(key).loc[out.set_index(key).index, "value"]
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medmod_lib.metrics import auroc, bootstrap, compare_models, resample_counts
+from medmod_lib.metrics import auroc, bootstrap, compare_models, resample_counts, task_metrics
 
 
 def _binary(n: int, seed: int, signal: float = 1.0):
@@ -115,3 +115,68 @@ def test_compare_models_rejects_unknown_metric() -> None:
     y, s = _binary(50, seed=0)
     with pytest.raises(ValueError, match="unknown metric"):
         compare_models(y, s, s, metric="accuracy")
+
+
+def _hourly(seed: int = 0, stays: int = 60, hours: int = 24):
+    """Decompensation-like data: each stay's samples share their label and (almost) score."""
+    rng = np.random.default_rng(seed)
+    y_stay = rng.integers(0, 2, stays)
+    s_stay = 1 / (1 + np.exp(-(1.2 * (2 * y_stay - 1) + rng.normal(0, 1.5, stays))))
+    stay = np.repeat(np.arange(1000, 1000 + stays), hours)
+    y = y_stay.repeat(hours)
+    s = np.clip(s_stay.repeat(hours) + rng.normal(0, 0.01, stays * hours), 0, 1)
+    return y, s, stay
+
+
+def test_cluster_counts_carry_whole_stays() -> None:
+    stay = np.array([7, 7, 7, 3, 3, 9, 9, 9, 9, 5])  # 4 clusters, unsorted, unequal sizes
+    sizes = {7: 3, 3: 2, 9: 4, 5: 1}
+    blocks = list(resample_counts(len(stay), 500, seed=2, clusters=stay))
+    w = np.concatenate(blocks)
+    assert w.shape == (500, len(stay))
+    for label in sizes:
+        rows = w[:, stay == label]
+        assert (rows == rows[:, :1]).all()  # every sample of a stay has the stay's count
+    per_cluster = np.column_stack([w[:, stay == label][:, 0] for label in sizes])
+    assert (per_cluster.sum(axis=1) == 4).all()  # 4 draws among the 4 stays
+    size = np.array(list(sizes.values()))
+    assert np.array_equal(w.sum(axis=1), per_cluster @ size)
+    assert per_cluster.max() > 1 and (per_cluster == 0).any()
+
+
+def test_one_sample_per_cluster_is_the_sample_bootstrap() -> None:
+    ids = np.arange(40)[::-1] * 3
+    a = np.concatenate(list(resample_counts(40, 200, seed=5)))
+    b = np.concatenate(list(resample_counts(40, 200, seed=5, clusters=ids)))
+    assert np.array_equal(a, b)
+
+
+def test_stay_clusters_widen_hourly_intervals() -> None:
+    """Samples of one stay are correlated: resampling them one by one is too narrow."""
+    y, s, stay = _hourly()
+    flat = auroc(y, s, n_boot=400, seed=0)
+    clustered = auroc(y, s, n_boot=400, seed=0, clusters=stay)
+    assert clustered.value == flat.value
+    assert clustered.n_clusters == 60 and flat.n_clusters is None
+    width = clustered.ci_high - clustered.ci_low
+    assert width > 2.5 * (flat.ci_high - flat.ci_low)
+    # The clustered interval matches the one from the 60 stays themselves.
+    per_stay = auroc(y[::24], s[::24], n_boot=400, seed=1)
+    assert width == pytest.approx(per_stay.ci_high - per_stay.ci_low, rel=0.35)
+
+
+def test_task_metrics_and_paired_comparison_take_clusters() -> None:
+    y, s, stay = _hourly(1)
+    res = task_metrics("decompensation", y, s, n_boot=200, seed=0, clusters=stay)
+    flat = task_metrics("decompensation", y, s, n_boot=200, seed=0)
+    for key in ("auroc", "auprc", "brier"):
+        assert res[key].n_clusters == 60
+        assert (res[key].ci_high - res[key].ci_low) > 2 * (flat[key].ci_high - flat[key].ci_low)
+    hours = np.random.default_rng(0).uniform(1, 400, len(y))
+    scores = np.random.default_rng(1).random((len(y), 10))
+    los = task_metrics("length-of-stay", hours, scores, n_boot=50, clusters=stay)
+    assert {r.n_clusters for r in los.values()} == {60}
+    d = compare_models(y, s, s[::-1], metric="auroc", n_boot=100, clusters=stay)
+    assert d.n_clusters == 60
+    with pytest.raises(ValueError, match="one label per sample"):
+        auroc(y, s, n_boot=10, clusters=stay[:-1])
