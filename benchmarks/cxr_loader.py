@@ -15,10 +15,20 @@ and its workers): on a busy shared machine only the latter is stable.
 Targets on 2 cores: cache build >= 40 images/s per core; loader from cache
 >= 10x the full decode.
 
+3. with ``--ssl-workers``: the pretraining loader, i.e. images/s from the cache
+   through the SSL augmentations (``--preset simclr``, ``--views`` augmented
+   views per image, 224 px) in a DataLoader with each listed number of worker
+   processes, optionally pinned and copied to a GPU (``--device cuda``). The
+   GPU target: at least 3,000 images/s, so that loading never starves an H100.
+   ``--data-root`` takes the films of an existing data root (e.g. the kit's
+   synthetic one) instead of generating full-size films, and skips step 2.
+
 Usage::
 
     python benchmarks/cxr_loader.py --images 80 --workers 2 [--films kit|noise] \\
         [--workdir /tmp/cxr_bench] [--json out.json]
+    python benchmarks/cxr_loader.py --data-root data/synthetic --ssl-workers 0 4 8 16 \\
+        --pin-memory --device cuda --json ssl.json
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -255,7 +266,129 @@ def run(
     return out
 
 
-def main() -> None:
+class SSLViews(Dataset):
+    """``samples`` items cycling over cached images, each as ``views`` augmented views.
+
+    Items are dicts like the pretraining batches: ``image`` and, for two views,
+    ``image_view2`` (float (1, size, size) each).
+    """
+
+    def __init__(
+        self, cache: ImageCache, dicom_ids: Sequence[str], transform, *, views: int, samples: int
+    ) -> None:
+        if not dicom_ids:
+            raise ValueError(f"{cache.cache_dir}: no cached images to load")
+        if views not in (1, 2):
+            raise ValueError(f"views must be 1 or 2, got {views}")
+        self.cache, self.ids, self.transform = cache, list(dicom_ids), transform
+        self.views, self.samples = views, samples
+
+    def __len__(self) -> int:
+        return self.samples
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        pixels = torch.from_numpy(self.cache.get(self.ids[i % len(self.ids)])).unsqueeze(0)
+        item = {"image": self.transform(pixels)}
+        if self.views == 2:
+            item["image_view2"] = self.transform(pixels)
+        return item
+
+
+def ssl_loader_rates(
+    cache_dir: Path,
+    *,
+    workers: Sequence[int],
+    samples: int,
+    batch_size: int,
+    image_size: int = 224,
+    preset: str = "simclr",
+    views: int = 2,
+    pin_memory: bool = False,
+    device: str = "cpu",
+) -> dict:
+    """Images/s of the pretraining loader from the cache, per number of worker processes.
+
+    Each rate counts source images (each augmented ``views`` times) from the
+    first batch's arrival to the last batch on ``device`` (worker start-up is
+    reported apart, as ``..._startup_s``).
+
+    Args:
+        cache_dir: a built :class:`~medmod_lib.cxr.ImageCache`.
+        workers: DataLoader ``num_workers`` values to time, in turn.
+        samples: images drawn per timing (cycling over the cache).
+        batch_size: images per batch.
+        image_size: output side of the augmentation.
+        preset: :func:`~medmod_lib.cxr.get_transforms` preset (train augmentations).
+        views: augmented views per image (2 for SimCLR/VICReg image pairs).
+        pin_memory: pin batches in page-locked memory (for fast copies to a GPU).
+        device: where batches are copied (``"cpu"``: not copied).
+    """
+    cache = ImageCache(cache_dir)
+    transform = get_transforms(preset, train=True, image_size=image_size, channels=1)
+    data = SSLViews(cache, cache.dicom_ids, transform, views=views, samples=samples)
+    target = torch.device(device)
+    out: dict = {
+        "ssl_preset": preset,
+        "ssl_views": views,
+        "ssl_image_size": image_size,
+        "ssl_batch_size": batch_size,
+        "ssl_samples": samples,
+        "ssl_cached_images": len(cache),
+        "ssl_pin_memory": pin_memory,
+        "ssl_device": str(target),
+    }
+    torch.set_num_threads(1)  # as in one DataLoader worker
+    for w in workers:
+        loader = DataLoader(
+            data, batch_size=batch_size, num_workers=w, pin_memory=pin_memory, drop_last=False
+        )
+        start = time.perf_counter()
+        seen, counted, first = 0, 0, None
+        for batch in loader:
+            if target.type != "cpu":
+                batch = {k: v.to(target, non_blocking=True) for k, v in batch.items()}
+            if first is None:  # the first batch pays for the worker start-up: not counted
+                first = time.perf_counter()
+            else:
+                counted += len(batch["image"])
+            seen += len(batch["image"])
+        if target.type == "cuda":
+            torch.cuda.synchronize(target)
+        end = time.perf_counter()
+        rate = counted / (end - first) if counted else seen / (end - start)
+        out[f"ssl_loader_{w}_workers_images_per_s"] = round(rate, 1)
+        out[f"ssl_loader_{w}_workers_startup_s"] = round(first - start, 2)
+    return out
+
+
+def cache_from_root(data_root: Path, workdir: Path, workers: int) -> tuple[Path, dict]:
+    """Cache every film of an existing data root into ``workdir/cache_root``; the build's rate."""
+    from medmod_lib.paths import mimic_cxr_root
+
+    rel = mimic_cxr_root(data_root)
+    ids = load_metadata(rel, views=None)["dicom_id"].tolist()
+    cache_dir = workdir / "cache_root"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    report, wall, cpu = timed(
+        build_cache,
+        rel,
+        cache_dir,
+        dicom_ids=ids,
+        workers=workers,
+        shard_size=max(1, len(ids) // (4 * workers)),
+        progress=False,
+    )
+    numbers = {
+        "films": f"data root {data_root}",
+        "images": report.ok,
+        "cpu_count": os.cpu_count(),
+        f"cache_build_{workers}_workers_wall": round(report.ok / wall, 1),
+        f"cache_build_{workers}_workers_per_cpu_second": round(report.ok / cpu, 1),
+    }
+    return cache_dir, numbers
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=80, help="full-size JPEGs to generate")
     parser.add_argument(
@@ -272,12 +405,51 @@ def main() -> None:
         help="keeps the films for reuse; default: a temp folder",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="cache this data root's films instead of generating full-size ones "
+        "(skips the JPEG-decode loaders)",
+    )
+    ssl = parser.add_argument_group("pretraining loader (SSL augmentations from the cache)")
+    ssl.add_argument(
+        "--ssl-workers", type=int, nargs="*", default=[], help="DataLoader workers to time"
+    )
+    ssl.add_argument("--ssl-samples", type=int, default=4096, help="images per timing")
+    ssl.add_argument("--batch-size", type=int, default=256)
+    ssl.add_argument("--image-size", type=int, default=224)
+    ssl.add_argument("--preset", default="simclr", help="augmentation preset (train=True)")
+    ssl.add_argument("--views", type=int, default=2, choices=(1, 2))
+    ssl.add_argument("--pin-memory", action="store_true")
+    ssl.add_argument("--device", default="cpu", help="copy batches here (cpu: no copy)")
+    args = parser.parse_args(argv)
+
+    def measure(workdir: Path) -> dict:
+        if args.data_root is not None:
+            cache_dir, numbers = cache_from_root(args.data_root, workdir, args.workers)
+        else:
+            numbers = run(args.images, args.workers, workdir, args.films)
+            cache_dir = workdir / "cache"
+        if args.ssl_workers:
+            numbers |= ssl_loader_rates(
+                cache_dir,
+                workers=args.ssl_workers,
+                samples=args.ssl_samples,
+                batch_size=args.batch_size,
+                image_size=args.image_size,
+                preset=args.preset,
+                views=args.views,
+                pin_memory=args.pin_memory,
+                device=args.device,
+            )
+        return numbers
+
     if args.workdir is None:
         with tempfile.TemporaryDirectory() as tmp:
-            numbers = run(args.images, args.workers, Path(tmp), args.films)
+            numbers = measure(Path(tmp))
     else:
-        numbers = run(args.images, args.workers, args.workdir, args.films)
+        numbers = measure(args.workdir)
     width = max(map(len, numbers))
     for key, value in numbers.items():
         print(f"{key:<{width}}  {value}")
