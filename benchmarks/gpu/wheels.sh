@@ -6,6 +6,8 @@
 #
 #   benchmarks/gpu/wheels.sh            # download (keeps wheels already there)
 #   benchmarks/gpu/wheels.sh --list     # regenerate wheels.txt from requirements.txt first
+#   benchmarks/gpu/wheels.sh pandas==3.1.1   # also carry these (e.g. a pinned version the
+#                                            # image has older), for this download only
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -16,9 +18,11 @@ max_mib="${MAX_WHEELS_MIB:-56}"
 
 if [[ "${1:-}" == "--list" ]]; then
     "$py" "$here/wheel_list.py" > "$here/wheels.txt"
+    shift
 fi
 mkdir -p "$dest"
 mapfile -t pins < <(grep -v '^#' "$here/wheels.txt" | sed '/^$/d')
+pins+=("$@")
 "$py" -m pip download --quiet --no-deps --only-binary=:all: \
     --python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi none \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
