@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..reference import Task
-from .discretizer import Normalizer
+from .discretizer import Normalizer, n_bins_for
+from .windows import ends_inside_bin, last_bin_indices, last_bins, long_events, needs_rebuild
 
 MASK_PREFIX = "mask->"
 
@@ -123,6 +125,81 @@ class ProcessedEHR:
             last[[h.startswith(MASK_PREFIX) for h in self.header]] = 0.0
             rows = np.vstack([rows, np.repeat(last[None], n_bins - have, axis=0)])
         return rows
+
+    @cached_property
+    def _array_end(self) -> pd.Series:
+        """The end (hours) each stay's hourly array was discretized up to: its LOS."""
+        return pd.Series(
+            self.stays["los"].to_numpy(np.float64) * 24.0,
+            index=self.stays["stay_id"].to_numpy(np.int64),
+        )
+
+    @cached_property
+    def _last_bins(self) -> dict[tuple[int, float], np.ndarray | None]:
+        """Rebuilt last bins by (stay, end); ``None``: the window needs no rebuild."""
+        return {}
+
+    def prepare_windows(self, stay_ids: Any, ends: Any) -> int:
+        """Rebuild, once, the last bin of every window that ends inside an hour.
+
+        Reads the events of the windows' stays from ``timeseries.parquet`` in one
+        pass (:mod:`medmod_lib.ehr.windows`); :meth:`window` then uses the cache.
+
+        Args:
+            stay_ids: one stay per window.
+            ends: window ends in hours after intime (e.g. an image's study time).
+
+        Returns:
+            The number of windows rebuilt now (not cached before).
+        """
+        ends = np.asarray(ends, np.float64)
+        inside = ends_inside_bin(ends)  # whole-bin windows (most samples) need nothing
+        frame = pd.DataFrame(
+            {"stay_id": np.asarray(stay_ids, np.int64)[inside], "end": ends[inside]}
+        ).drop_duplicates()
+        known = [(int(a), float(b)) in self._last_bins for a, b in frame.to_numpy()]
+        frame = frame[~np.array(known, bool)] if len(frame) else frame
+        if frame.empty:
+            return 0
+        array_end = self._array_end.reindex(frame["stay_id"]).to_numpy()
+        rebuild = needs_rebuild(frame["end"], array_end)
+        for s, e in frame[~rebuild].itertuples(index=False):
+            self._last_bins[(int(s), float(e))] = None
+        frame = frame[rebuild]
+        if frame.empty:
+            return 0
+        ids = sorted(set(frame["stay_id"].tolist()))
+        ts = pd.read_parquet(self.root / "timeseries.parquet", filters=[("stay_id", "in", ids)])
+        previous = np.stack(
+            [
+                self.inputs(s, k)[-1] if k > 0 else np.zeros(len(self.header), np.float32)
+                for s, k in zip(frame["stay_id"], last_bin_indices(frame["end"]), strict=True)
+            ]
+        )
+        rows = last_bins(long_events(ts), frame["stay_id"], frame["end"], previous)
+        for (s, e), row in zip(frame.itertuples(index=False), rows, strict=True):
+            self._last_bins[(int(s), float(e))] = row
+        return len(frame)
+
+    def window(self, stay_id: int, end: float) -> np.ndarray:
+        """The hourly rows of a window ending at ``end`` hours, with no event charted after it.
+
+        Equals the benchmark discretizer run on the stay's events in
+        ``(-eps, end + eps)``: whole bins from ``hourly/inputs.npy``, and where the
+        window ends inside an hour (an image at 5.3 h) a last bin rebuilt from the
+        events up to ``end`` (:mod:`medmod_lib.ehr.windows`).
+
+        Returns:
+            float32 (max(n_bins_for(end), 1), 76), unnormalised.
+        """
+        x = self.inputs(stay_id, max(n_bins_for(float(end)), 1))
+        key = (int(stay_id), float(end))
+        if key not in self._last_bins:
+            self.prepare_windows([stay_id], [end])
+        row = self._last_bins.get(key)
+        if row is not None:
+            x[-1] = row
+        return x
 
     def normalizer(self, task: Task | str) -> Normalizer:
         """The normalizer fitted on the task's training split."""

@@ -22,6 +22,16 @@ from ..reference import Task
 
 
 class EHRSource(Protocol):
+    """Hourly EHR inputs of stays.
+
+    A source may also offer ``window(stay_id, end) -> (bins, 76)`` (the rows of a
+    window ending at ``end`` hours, with no event charted after it) and
+    ``prepare_windows(stay_ids, ends)`` (precompute those windows at once), as
+    :class:`~medmod_lib.ehr.processed.ProcessedEHR` does; the dataset then uses
+    them for every sample. A source with ``inputs`` only serves whole bins, which
+    is exact only for windows that end on the hour or at the end of the stay.
+    """
+
     def inputs(self, stay_id: int, n_bins: int) -> np.ndarray:
         """The first ``n_bins`` hourly rows (n_bins, 76) of a stay, unnormalised."""
 
@@ -79,6 +89,13 @@ class MultimodalDataset(Dataset):
         )
         if self.images is None:
             self._paired = np.zeros(len(self.samples), bool)
+        if self.ehr is not None and hasattr(self.ehr, "prepare_windows"):
+            # Windows cut at an image (radiology, pretraining pairs) end inside an
+            # hour: their last bin is rebuilt once, from the events up to the image.
+            rows = self.samples[self.samples["stay_id"].notna()]
+            self.ehr.prepare_windows(
+                rows["stay_id"].to_numpy(np.int64), rows["period_length"].to_numpy(float)
+            )
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -94,8 +111,11 @@ class MultimodalDataset(Dataset):
     def _ehr(self, row: pd.Series) -> np.ndarray | None:
         if self.ehr is None or pd.isna(row.get("stay_id")):
             return None
-        n = max(n_bins_for(float(row["period_length"])), 1)
-        x = self.ehr.inputs(int(row["stay_id"]), n)
+        end = float(row["period_length"])
+        if hasattr(self.ehr, "window"):
+            x = self.ehr.window(int(row["stay_id"]), end)
+        else:
+            x = self.ehr.inputs(int(row["stay_id"]), max(n_bins_for(end), 1))
         if self.max_bins is not None and len(x) > self.max_bins:
             x = x[-self.max_bins :]
         return self.normalizer.transform(x) if self.normalizer is not None else x.astype(np.float32)
