@@ -20,6 +20,9 @@ Targets on 2 cores: cache build >= 40 images/s per core; loader from cache
    views per image, 224 px) in a DataLoader with each listed number of worker
    processes, optionally pinned and copied to a GPU (``--device cuda``). The
    GPU target: at least 3,000 images/s, so that loading never starves an H100.
+   ``--augment device`` times the alternative: workers move uint8 pixels and
+   :class:`~medmod_lib.cxr.batch_augment.BatchSSLAugment` augments whole
+   batches on ``--device``.
    ``--data-root`` takes the films of an existing data root (e.g. the kit's
    synthetic one) instead of generating full-size films, and skips step 2.
 
@@ -28,7 +31,7 @@ Usage::
     python benchmarks/cxr_loader.py --images 80 --workers 2 [--films kit|noise] \\
         [--workdir /tmp/cxr_bench] [--json out.json]
     python benchmarks/cxr_loader.py --data-root data/synthetic --ssl-workers 0 4 8 16 \\
-        --pin-memory --device cuda --json ssl.json
+        --pin-memory --device cuda --augment cpu device --json ssl.json
 """
 
 from __future__ import annotations
@@ -270,7 +273,8 @@ class SSLViews(Dataset):
     """``samples`` items cycling over cached images, each as ``views`` augmented views.
 
     Items are dicts like the pretraining batches: ``image`` and, for two views,
-    ``image_view2`` (float (1, size, size) each).
+    ``image_view2`` (float (1, size, size) each). With ``transform=None`` an item
+    is the cached uint8 ``image`` alone (augmented later, on the device, in batches).
     """
 
     def __init__(
@@ -288,6 +292,8 @@ class SSLViews(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         pixels = torch.from_numpy(self.cache.get(self.ids[i % len(self.ids)])).unsqueeze(0)
+        if self.transform is None:
+            return {"image": pixels}
         item = {"image": self.transform(pixels)}
         if self.views == 2:
             item["image_view2"] = self.transform(pixels)
@@ -305,12 +311,16 @@ def ssl_loader_rates(
     views: int = 2,
     pin_memory: bool = False,
     device: str = "cpu",
+    augment: str = "cpu",
 ) -> dict:
     """Images/s of the pretraining loader from the cache, per number of worker processes.
 
     Each rate counts source images (each augmented ``views`` times) from the
     first batch's arrival to the last batch on ``device`` (worker start-up is
-    reported apart, as ``..._startup_s``).
+    reported apart, as ``..._startup_s``). Keys: ``ssl_loader_<w>_workers_...``
+    for ``augment="cpu"`` (the preset in the workers), ``ssl_device_aug_<w>_workers_...``
+    for ``augment="device"`` (workers move uint8 pixels; :class:`BatchSSLAugment`
+    augments each batch on ``device``; ``preset`` must then be ``"simclr"``).
 
     Args:
         cache_dir: a built :class:`~medmod_lib.cxr.ImageCache`.
@@ -322,11 +332,22 @@ def ssl_loader_rates(
         views: augmented views per image (2 for SimCLR/VICReg image pairs).
         pin_memory: pin batches in page-locked memory (for fast copies to a GPU).
         device: where batches are copied (``"cpu"``: not copied).
+        augment: ``"cpu"`` (per image, in the loader) or ``"device"`` (per batch).
     """
+    from medmod_lib.cxr.batch_augment import BatchSSLAugment
+
+    if augment not in ("cpu", "device"):
+        raise ValueError(f"augment must be 'cpu' or 'device', got {augment!r}")
+    if augment == "device" and preset != "simclr":
+        raise ValueError(f"augment='device' implements the simclr preset only, not {preset!r}")
     cache = ImageCache(cache_dir)
-    transform = get_transforms(preset, train=True, image_size=image_size, channels=1)
-    data = SSLViews(cache, cache.dicom_ids, transform, views=views, samples=samples)
     target = torch.device(device)
+    on_device = BatchSSLAugment(image_size).to(target) if augment == "device" else None
+    transform = (
+        None if on_device else get_transforms(preset, train=True, image_size=image_size, channels=1)
+    )
+    data = SSLViews(cache, cache.dicom_ids, transform, views=views, samples=samples)
+    prefix = "ssl_loader" if augment == "cpu" else "ssl_device_aug"
     out: dict = {
         "ssl_preset": preset,
         "ssl_views": views,
@@ -347,7 +368,11 @@ def ssl_loader_rates(
         for batch in loader:
             if target.type != "cpu":
                 batch = {k: v.to(target, non_blocking=True) for k, v in batch.items()}
+            if on_device is not None:
+                batch = {f"view{k}": on_device(batch["image"]) for k in range(views)} | batch
             if first is None:  # the first batch pays for the worker start-up: not counted
+                if target.type == "cuda":
+                    torch.cuda.synchronize(target)
                 first = time.perf_counter()
             else:
                 counted += len(batch["image"])
@@ -356,8 +381,8 @@ def ssl_loader_rates(
             torch.cuda.synchronize(target)
         end = time.perf_counter()
         rate = counted / (end - first) if counted else seen / (end - start)
-        out[f"ssl_loader_{w}_workers_images_per_s"] = round(rate, 1)
-        out[f"ssl_loader_{w}_workers_startup_s"] = round(first - start, 2)
+        out[f"{prefix}_{w}_workers_images_per_s"] = round(rate, 1)
+        out[f"{prefix}_{w}_workers_startup_s"] = round(first - start, 2)
     return out
 
 
@@ -423,6 +448,14 @@ def main(argv: list[str] | None = None) -> None:
     ssl.add_argument("--views", type=int, default=2, choices=(1, 2))
     ssl.add_argument("--pin-memory", action="store_true")
     ssl.add_argument("--device", default="cpu", help="copy batches here (cpu: no copy)")
+    ssl.add_argument(
+        "--augment",
+        nargs="+",
+        choices=("cpu", "device"),
+        default=["cpu"],
+        help="where the SSL augmentations run: cpu (per image, in the workers), "
+        "device (per batch, after the copy); several: each in turn",
+    )
     args = parser.parse_args(argv)
 
     def measure(workdir: Path) -> dict:
@@ -431,7 +464,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             numbers = run(args.images, args.workers, workdir, args.films)
             cache_dir = workdir / "cache"
-        if args.ssl_workers:
+        for where in args.augment if args.ssl_workers else ():
             numbers |= ssl_loader_rates(
                 cache_dir,
                 workers=args.ssl_workers,
@@ -442,6 +475,7 @@ def main(argv: list[str] | None = None) -> None:
                 views=args.views,
                 pin_memory=args.pin_memory,
                 device=args.device,
+                augment=where,
             )
         return numbers
 

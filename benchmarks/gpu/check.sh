@@ -16,7 +16,8 @@
 #   train_step  benchmarks/train_step.py: samples/s with AMP off/on, channels_last off/on
 #   cxr_loader  benchmarks/cxr_loader.py: images/s of the pretraining loader from the
 #               cache with the SSL augmentations (simclr preset, two views, 224 px),
-#               pinned and copied to the GPU, for several worker counts
+#               pinned and copied to the GPU, for several worker counts; augmented on
+#               the CPU cores (per image, in the workers) and on the GPU (per batch)
 #   notebooks   python -m medmod_lib.run with benchmarks/gpu/check.yaml (the gpu profile
 #               with epochs cut; see that file), until the time budget runs out
 # Results land in $OUT: gpu_check.json (every figure, benchmarks/gpu/collect.py),
@@ -113,7 +114,7 @@ main() {
         ts_args=(--arch resnet18 --image-size 32 --seq-len 8 --cpu-batch 4 --warmup 0 --steps 1
             --methods simclr --amp both --channels-last both --threads 1)
         loader_args=(--workers 1 --ssl-workers 0 1 --ssl-samples 16 --batch-size 8
-            --image-size 64)
+            --image-size 64 --augment cpu device)
         run_args=(--profile smoke)
         [[ -n ${CHECK_NOTEBOOKS+x} ]] || CHECK_NOTEBOOKS="00"
     else
@@ -122,7 +123,7 @@ main() {
         local workers=(4 8)
         ((ncpu > 8)) && workers+=("$ncpu")
         loader_args=(--workers "$ncpu" --ssl-workers "${workers[@]}" --ssl-samples 8192
-            --batch-size 256 --image-size 224 --pin-memory --device cuda)
+            --batch-size 256 --image-size 224 --pin-memory --device cuda --augment cpu device)
         run_args=()
     fi
     local experiment="${CHECK_EXPERIMENT:-$here/check.yaml}"

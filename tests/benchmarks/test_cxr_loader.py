@@ -72,3 +72,23 @@ def test_main_with_a_data_root_writes_the_json(cl, synthetic_root, tmp_path):
     assert numbers["ssl_views"] == 1 and numbers["ssl_image_size"] == 32
     assert numbers["ssl_loader_0_workers_images_per_s"] > 0
     assert not any(k.startswith("loader_jpeg") for k in numbers)  # no JPEG decode loaders
+
+
+def test_device_augmentation_moves_uint8_and_augments_in_batches(cl, root_cache):
+    from medmod_lib.cxr import ImageCache
+
+    cache = ImageCache(root_cache[0])
+    raw = cl.SSLViews(cache, cache.dicom_ids, None, views=2, samples=3)[0]
+    assert set(raw) == {"image"} and raw["image"].dtype == torch.uint8
+    rates = cl.ssl_loader_rates(
+        root_cache[0], workers=[0], samples=12, batch_size=4, image_size=32, augment="device"
+    )
+    assert rates["ssl_device_aug_0_workers_images_per_s"] > 0
+    assert not any(k.startswith("ssl_loader_") for k in rates)
+    with pytest.raises(ValueError, match="simclr preset only"):
+        cl.ssl_loader_rates(
+            root_cache[0], workers=[0], samples=4, batch_size=4, preset="benchmark",
+            augment="device",
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="'cpu' or 'device'"):
+        cl.ssl_loader_rates(root_cache[0], workers=[0], samples=4, batch_size=4, augment="gpu")

@@ -73,6 +73,7 @@ def test_dry_run_writes_every_figure(dry_run):
     assert loader["ssl_preset"] == "simclr" and loader["ssl_views"] == 2
     for w in (0, 1):
         assert loader[f"ssl_loader_{w}_workers_images_per_s"] > 0
+        assert loader[f"ssl_device_aug_{w}_workers_images_per_s"] > 0  # BatchSSLAugment
 
     jobs = fig["notebooks"]["jobs"]
     assert [j["name"] for j in jobs] == ["00_data_tour"]
@@ -83,6 +84,7 @@ def test_dry_run_writes_every_figure(dry_run):
     assert summary["notebooks_ok"] == ["00_data_tour"] and summary["notebooks_not_ok"] == []
     assert len(summary["train_step_samples_per_s"]) == 2  # contiguous and channels_last
     assert summary["ssl_loader_best"]["images_per_s"] > 0
+    assert summary["ssl_loader_device_aug_best"]["images_per_s"] > 0
     assert summary["ssl_loader_goal_images_per_s"] == 3000
 
     with tarfile.open(out / "report.tar.gz") as tar:
@@ -148,6 +150,7 @@ def test_figures_survive_phases_cut_off_by_the_budget(load_benchmark, tmp_path):
             {
                 "ssl_loader_4_workers_images_per_s": 800.0,
                 "ssl_loader_16_workers_images_per_s": 3100.0,
+                "ssl_device_aug_4_workers_images_per_s": 2900.0,
             }
         )
     )
@@ -163,4 +166,6 @@ def test_figures_survive_phases_cut_off_by_the_budget(load_benchmark, tmp_path):
     }
     assert fig["summary"]["ssl_loader_best"]["key"] == "ssl_loader_16_workers_images_per_s"
     assert fig["summary"]["ssl_loader_goal_met"] is True
+    assert fig["summary"]["ssl_loader_device_aug_best"]["images_per_s"] == 2900.0
+    assert fig["summary"]["ssl_loader_device_aug_goal_met"] is False
     assert fig["summary"]["notebooks_ok"] == []
