@@ -24,6 +24,7 @@ from .ehr.reader import DuckDBSettings
 from .ehr.tasks import EHR_TASKS
 from .ehr.variables import VariableConfig
 from .paths import mimic_cxr_root
+from .reference import PHENOTYPE_MAPS
 
 __all__ = ["EHRConfig", "main", "prepare", "prepare_ehr"]
 
@@ -75,6 +76,13 @@ def main(argv: list[str] | None = None) -> ProcessedEHR:
         action="store_true",
         help="reproduce the reference: no capillary refill lookup, no derived GCS total",
     )
+    parser.add_argument(
+        "--phenotype-map",
+        choices=list(PHENOTYPE_MAPS),
+        default="ccs",
+        help="ICD codes -> phenotypes: 'ccs' (ICD-10 through AHRQ CCS v2019.1) or 'medfuse' "
+        "(MedFuse's table, misses most ICD-10 codes)",
+    )
     parser.add_argument("--cache", action="store_true", help="also build the X-ray image cache")
     parser.add_argument("--cache-size", type=int, default=256, help="cached image side (px)")
     args = parser.parse_args(argv)
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> ProcessedEHR:
         tasks=tuple(args.tasks),
         seed=args.seed,
         duckdb=DuckDBSettings(threads=args.threads, memory_limit=args.memory_limit),
+        phenotype_map=args.phenotype_map,
     )
     return prepare(
         args.mimic_iv,

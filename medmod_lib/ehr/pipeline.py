@@ -32,7 +32,14 @@ from .listfiles import write_listfiles
 from .processed import ProcessedEHR
 from .reader import DuckDBSettings, MimicIVReader, SkipLog
 from .splits import DEFAULT_FRACTIONS, SPLITS, assign_splits
-from .tasks import EHR_TASKS, IHM_HOURS, EventSummary, build_task
+from .tasks import (
+    EHR_TASKS,
+    IHM_HOURS,
+    EventSummary,
+    build_task,
+    phenotype_code_counts,
+    phenotype_prevalence_by_version,
+)
 from .variables import EVENTS_TABLE, KEPT, VariableConfig, extract_events, fetch_events
 
 #: Chunks of the events pass processed at once (numpy and Arrow release the GIL).
@@ -52,6 +59,9 @@ class EHRConfig:
         duckdb: DuckDB threads / memory limit / spill folder.
         chunk_events: events per discretization chunk (bounds memory; whole
             stays per chunk).
+        phenotype_map: ICD codes -> the 25 phenotypes: ``"ccs"`` keys codes on
+            (icd_version, icd_code), ICD-10 through AHRQ CCS for ICD-10-CM v2019.1;
+            ``"medfuse"`` reproduces MedFuse's string lookup in its YAML.
     """
 
     cohort: CohortConfig = field(default_factory=CohortConfig)
@@ -61,8 +71,14 @@ class EHRConfig:
     split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
     chunk_events: int = 2_000_000
+    phenotype_map: str = "ccs"
 
     def __post_init__(self) -> None:
+        if self.phenotype_map not in reference.PHENOTYPE_MAPS:
+            raise ValueError(
+                f"phenotype_map must be one of {reference.PHENOTYPE_MAPS}, "
+                f"got {self.phenotype_map!r}"
+            )
         for t in self.tasks:
             if Task.parse(t) not in EHR_TASKS:
                 raise ValueError(
@@ -216,8 +232,8 @@ def prepare_ehr(
             "stays", "no events within the stay (kept in stays.parquet, no task samples)", no_events
         )
         diagnoses = reader.sql(
-            f"""SELECT hadm_id, icd_code FROM
-            {reader.scan("diagnoses_icd", ["hadm_id", "icd_code"])}
+            f"""SELECT hadm_id, icd_code, icd_version FROM
+            {reader.scan("diagnoses_icd", ["hadm_id", "icd_code", "icd_version"])}
             WHERE hadm_id IN (SELECT hadm_id FROM cohort)""",
             "diagnoses_icd",
         )
@@ -233,9 +249,12 @@ def prepare_ehr(
     split_of = stays.set_index("stay_id")["split"]
     (out / "tasks").mkdir(exist_ok=True)
     task_counts: dict[str, dict[str, int]] = {}
+    phenotypes: dict[str, object] = {}
     for name in tqdm(config.tasks, desc="tasks", unit="task"):
         task = Task.parse(name)
-        samples = build_task(task, stays, summary, diagnoses)
+        samples = build_task(task, stays, summary, diagnoses, config.phenotype_map)
+        if task == Task.PHENOTYPING:
+            phenotypes = _phenotype_report(samples, stays, diagnoses, config, skips)
         samples.insert(2, "split", samples["stay_id"].map(split_of).to_numpy())
         samples.to_parquet(out / "tasks" / f"{task.value}.parquet", index=False)
         write_listfiles(task, samples, stays, out / "listfiles")
@@ -272,6 +291,7 @@ def prepare_ehr(
             "unknown_values": stats.unknown_values,
         },
         "skips": skips.as_dict(),
+        "phenotypes": phenotypes,
         "hourly": {"header": header(), "timestep": 1.0, "impute_strategy": "previous"},
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
@@ -279,6 +299,32 @@ def prepare_ehr(
     ehr = ProcessedEHR(out)
     print(summary_text(ehr, flow, skips, task_counts))
     return ehr
+
+
+def _phenotype_report(
+    samples: pd.DataFrame,
+    stays: pd.DataFrame,
+    diagnoses: pd.DataFrame,
+    config: EHRConfig,
+    skips: SkipLog,
+) -> dict[str, object]:
+    """Code mapping counts and label prevalence by ICD version (manifest ``phenotypes``)."""
+    counts = phenotype_code_counts(diagnoses, config.phenotype_map)
+    for version, c in counts.items():
+        skips.add(
+            "diagnoses_icd",
+            f"ICD-{version} codes in no phenotype map group (unmapped; manifest 'phenotypes')",
+            c["unmapped"],
+        )
+    prevalence = phenotype_prevalence_by_version(samples, stays, diagnoses)
+    return {
+        "map": config.phenotype_map,
+        "icd10_source": "AHRQ CCS for ICD-10-CM v2019.1"
+        if config.phenotype_map == "ccs"
+        else "icd_9_10_definitions_2.yaml (MedFuse)",
+        "codes_by_icd_version": counts,
+        "prevalence_by_icd_version": json.loads(prevalence.round(4).to_json()),
+    }
 
 
 def summary_text(
@@ -289,6 +335,13 @@ def summary_text(
     lines.append("Samples (train / val / test):")
     for task, c in task_counts.items():
         lines.append(f"  {task:<24} {c['train']:>9,d} {c['val']:>9,d} {c['test']:>9,d}")
+    prevalence = ehr.manifest.get("phenotypes", {}).get("prevalence_by_icd_version")
+    if prevalence:
+        table = pd.DataFrame(prevalence)
+        lines.append(
+            f"Phenotype prevalence by ICD version (map {ehr.manifest['phenotypes']['map']!r}):"
+        )
+        lines.append(table.to_string(float_format=lambda x: f"{x:.3f}"))
     lines += ["Skipped or filtered rows:", skips.summary()]
     lines.append(f"Timings: {ehr.manifest['timings']}")
     return "\n".join(lines)

@@ -83,7 +83,7 @@ def earlier_diagnoses(data_root: str | Path, hadm_ids: Sequence[int]) -> dict[in
     reader = MimicIVReader(data_root)
     try:
         adm = reader.table("admissions", ["subject_id", "hadm_id", "admittime", "dischtime"])
-        dx = reader.table("diagnoses_icd", ["hadm_id", "icd_code"])
+        dx = reader.table("diagnoses_icd", ["hadm_id", "icd_code", "icd_version"])
     finally:
         reader.close()
     wanted = adm[adm["hadm_id"].isin(list(hadm_ids))]

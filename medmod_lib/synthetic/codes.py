@@ -1,19 +1,29 @@
 """ICD diagnosis codes: the phenotype codes the generator writes, with their titles.
 
-Every code below is listed in the CCS group it stands for in
-``icd_9_10_definitions_2.yaml`` (a test checks this), is written without dots,
-and carries its official long title for ``hosp/d_icd_diagnoses``. ICD-9 codes
-include leading zeros (``0389``) and V/E codes; they are kept as strings.
+ICD-9 admissions get the codes of :data:`PHENOTYPE_CODES`, each listed in the
+CCS group it stands for in ``icd_9_10_definitions_2.yaml`` (a test checks this).
+ICD-10 admissions get a code drawn uniformly from the *whole* AHRQ CCS for
+ICD-10-CM v2019.1 category of the phenotype (:func:`icd10_options`), most of
+them absent from the benchmark YAML (J9601, I480, E1122, ...), so the labeller's
+ICD-10 mapping is exercised; the ICD-10 background codes include one that CCS
+v2019.1 does not list (U071, created in 2020), counted as unmapped. Codes are
+written without dots with their long titles for ``hosp/d_icd_diagnoses``. ICD-9
+codes include leading zeros (``0389``) and V/E codes; they are kept as strings.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
+from .. import reference
 from . import signal
 
-#: Benchmark phenotype -> ((ICD-9 code, title), ...), ((ICD-10 code, title), ...).
+#: Benchmark phenotype -> ((ICD-9 code, title), ...), ((typical ICD-10 code, title), ...).
+#: The generator writes the ICD-9 codes; ICD-10 codes come from :func:`icd10_options`
+#: (the typical codes are listed for reference and checked to lie in that category).
 PHENOTYPE_CODES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = {
     "Acute and unspecified renal failure": (
         (("5849", "Acute kidney failure, unspecified"),),
@@ -150,7 +160,8 @@ PHENOTYPE_CODES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[tuple[str, s
     ),
 }
 
-#: Codes outside the 25 benchmark groups, written as background diagnoses.
+#: Codes outside the 25 benchmark groups, written as background diagnoses (U071:
+#: not in CCS for ICD-10-CM v2019.1, so the pipeline counts it as unmapped).
 OTHER_CODES: tuple[tuple[str, int, str], ...] = (
     ("V5861", 9, "Long-term (current) use of anticoagulants"),
     ("V1582", 9, "Personal history of tobacco use"),
@@ -161,14 +172,24 @@ OTHER_CODES: tuple[tuple[str, int, str], ...] = (
     ("Z87891", 10, "Personal history of nicotine dependence"),
     ("D649", 10, "Anemia, unspecified"),
     ("Y929", 10, "Unspecified place or not applicable"),
+    ("U071", 10, "COVID-19"),
 )
+
+
+@cache
+def icd10_options(phenotype: str) -> tuple[tuple[str, str], ...]:
+    """Every ICD-10-CM code of ``phenotype``'s CCS v2019.1 category, with its title, sorted."""
+    table = reference.ccs_icd10cm()
+    ccs = reference.phenotype_ccs_categories()[phenotype]
+    rows = table[table["ccs_category"] == ccs].sort_values("icd_code")
+    return tuple(zip(rows["icd_code"], rows["long_title"], strict=True))
 
 
 def d_icd_diagnoses() -> pd.DataFrame:
     """All codes the generator can write, with titles (``hosp/d_icd_diagnoses`` rows)."""
     rows = []
-    for icd9, icd10 in PHENOTYPE_CODES.values():
-        rows += [(c, 9, t) for c, t in icd9] + [(c, 10, t) for c, t in icd10]
+    for name, (icd9, _) in PHENOTYPE_CODES.items():
+        rows += [(c, 9, t) for c, t in icd9] + [(c, 10, t) for c, t in icd10_options(name)]
     rows += list(OTHER_CODES)
     df = pd.DataFrame(rows, columns=["icd_code", "icd_version", "long_title"])
     return df.drop_duplicates(["icd_code", "icd_version"]).sort_values(["icd_version", "icd_code"])
@@ -212,7 +233,7 @@ def diagnoses(
         codes = []
         for j in order[i]:
             if coded[i, j]:
-                options = PHENOTYPE_CODES[names[j]][0 if v == 9 else 1]
+                options = PHENOTYPE_CODES[names[j]][0] if v == 9 else icd10_options(names[j])
                 codes.append(options[int(rng.integers(len(options)))][0])
         pool = other9 if v == 9 else other10
         for k in rng.choice(len(pool), size=int(rng.integers(0, 3)), replace=False):

@@ -195,3 +195,44 @@ def test_cli_builds_the_requested_tasks(tmp_path, capsys):
     assert ehr.manifest["parameters"]["seed"] == 3
     assert ehr.manifest["counts"]["events_per_channel"]["Glascow coma scale total"] == 0
     assert "Cohort flow" in capsys.readouterr().out
+
+
+def test_phenotypes_from_icd10_through_ccs_and_unmapped_codes_counted(tmp_path):
+    """ICD-10 codes outside MedFuse's table get their CCS labels; U071 is counted unmapped."""
+    stays, rows, labs = _population()
+    icd10 = ["J9601", "I480", "E1122", "U071", "Z7901"]
+    diag = DIAG + [
+        dict(subject_id=10_000_002, hadm_id=20_000_002, seq_num=k + 1, icd_code=c, icd_version=10)
+        for k, c in enumerate(icd10)
+    ]
+    root = write_release(tmp_path / "raw", stays, rows, labs, diag)
+    ccs = prepare_ehr(root, tmp_path / "ccs", EHRConfig(tasks=("phenotyping",)))
+    old = prepare_ehr(
+        root, tmp_path / "medfuse", EHRConfig(tasks=("phenotyping",), phenotype_map="medfuse")
+    )
+    lab_ccs = ccs.samples("phenotyping").set_index("stay_id")
+    lab_old = old.samples("phenotyping").set_index("stay_id")
+    stay2 = ccs.stays.set_index("hadm_id").loc[20_000_002, "stay_id"]
+    lookup = reference.icd10_to_phenotypes()
+    want = {lookup[c][0] for c in icd10 if c in lookup}
+    assert want == {
+        "Respiratory failure; insufficiency; arrest (adult)",
+        "Cardiac dysrhythmias",
+        "Diabetes mellitus with complications",
+    }
+    names = reference.phenotypes()
+    got = {n for n in names if lab_ccs.loc[stay2, n] == 1}
+    assert got == want
+    assert lab_old.loc[stay2, names].sum() == 0  # MedFuse's table misses all three
+    report = ccs.manifest["phenotypes"]
+    assert report["map"] == "ccs"
+    assert report["codes_by_icd_version"]["10"]["unmapped"] == 1
+    assert report["codes_by_icd_version"]["10"]["top_unmapped"] == [["U071", 1]]
+    assert report["codes_by_icd_version"]["10"]["other_group"] == 1  # Z7901
+    assert report["codes_by_icd_version"]["9"]["benchmark"] == 1
+    skips = ccs.manifest["skips"]
+    assert any(k.startswith("diagnoses_icd: ICD-10 codes") and v == 1 for k, v in skips.items())
+    prevalence = pd.DataFrame(report["prevalence_by_icd_version"])
+    assert prevalence.loc["Cardiac dysrhythmias", "ICD-10"] == 1.0
+    assert prevalence.loc["Essential hypertension", "ICD-9"] == 1.0
+    assert old.manifest["phenotypes"]["codes_by_icd_version"]["10"]["unmapped"] == 5  # none listed

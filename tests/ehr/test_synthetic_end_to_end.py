@@ -65,3 +65,32 @@ def test_uncompressed_copy_gives_identical_outputs(synthetic_root, processed, tm
     ]:
         assert (processed.root / rel).read_bytes() == (other.root / rel).read_bytes()
     assert processed.manifest["skips"] == other.manifest["skips"]
+
+
+def test_phenotype_labels_equal_the_ccs_table_for_every_stay(processed):
+    """Labels recomputed from the raw codes: ICD-9 via the YAML, ICD-10 via CCS v2019.1."""
+    dx = pd.read_csv(
+        mimic_iv_root(processed.manifest["source"]["mimic_iv"]) / "hosp" / "diagnoses_icd.csv.gz",
+        dtype={"icd_code": str},
+    )
+    names = reference.phenotypes()
+    ccs_of = dict(zip(*reference.ccs_icd10cm()[["icd_code", "ccs_category"]].T.values, strict=True))
+    group_of_ccs = {reference.phenotype_definitions()[n]["id"]: n for n in names}
+    icd9 = {c: n for n in names for c in reference.phenotype_definitions()[n]["codes"]}
+    want: dict[int, set[str]] = {}
+    for hadm, code, version in dx[["hadm_id", "icd_code", "icd_version"]].itertuples(index=False):
+        group = group_of_ccs.get(ccs_of.get(code)) if version == 10 else icd9.get(code)
+        if group is not None:
+            want.setdefault(int(hadm), set()).add(group)
+    samples = processed.samples("phenotyping")
+    hadm = samples["stay_id"].map(processed.stays.set_index("stay_id")["hadm_id"])
+    for i, h in enumerate(hadm):
+        got = {n for n in names if samples.at[i, n] == 1}
+        assert got == want.get(int(h), set()), int(h)
+    cohort = dx[dx["hadm_id"].isin(processed.stays["hadm_id"])]
+    icd10 = cohort[cohort["icd_version"] == 10].drop_duplicates(["hadm_id", "icd_code"])
+    in_groups = icd10["icd_code"].map(ccs_of).isin(group_of_ccs)
+    beyond_table = in_groups & ~icd10["icd_code"].isin(set(reference.icd_to_phenotypes()))
+    assert beyond_table.sum() > 10 and len(want) > 20
+    unmapped = processed.manifest["phenotypes"]["codes_by_icd_version"]["10"]["unmapped"]
+    assert unmapped == (~icd10["icd_code"].isin(set(ccs_of))).sum() > 0

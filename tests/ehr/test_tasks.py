@@ -14,6 +14,7 @@ from medmod_lib.ehr.tasks import (
     in_hospital_mortality,
     length_of_stay,
     los_bucket,
+    phenotype_code_counts,
     phenotype_labels,
 )
 
@@ -104,12 +105,90 @@ def test_los_bucket_edges_left_closed():
 def test_phenotype_labels_from_icd_codes_as_strings():
     lookup = reference.icd_to_phenotypes()
     code = next(c for c, p in lookup.items() if p == ["Essential hypertension"])
-    diagnoses = pd.DataFrame({"hadm_id": [1, 1, 2], "icd_code": [code, code, "NOT_A_CODE"]})
-    labels = phenotype_labels(diagnoses, pd.Series([1, 2, 3]))
-    assert list(labels.columns) == reference.phenotypes()
-    assert labels.loc[1, "Essential hypertension"] == 1
-    assert labels.loc[1].sum() == 1
-    assert labels.loc[[2, 3]].to_numpy().sum() == 0
+    diagnoses = pd.DataFrame(
+        {"hadm_id": [1, 1, 2], "icd_code": [code, code, "NOT_A_CODE"], "icd_version": [9, 9, 9]}
+    )
+    for phenotype_map in ("ccs", "medfuse"):
+        labels = phenotype_labels(diagnoses, pd.Series([1, 2, 3]), phenotype_map)
+        assert list(labels.columns) == reference.phenotypes()
+        assert labels.loc[1, "Essential hypertension"] == 1
+        assert labels.loc[1].sum() == 1
+        assert labels.loc[[2, 3]].to_numpy().sum() == 0
+
+
+#: ICD-10 codes MedFuse's table misses, and their CCS v2019.1 phenotype.
+ICD10_MISSED = {
+    "J9601": "Respiratory failure; insufficiency; arrest (adult)",
+    "J80": "Respiratory failure; insufficiency; arrest (adult)",
+    "I480": "Cardiac dysrhythmias",
+    "I482": "Cardiac dysrhythmias",
+    "I2101": "Acute myocardial infarction",
+    "E1122": "Diabetes mellitus with complications",
+    "E11649": "Diabetes mellitus with complications",
+    "R571": "Shock",
+    "E784": "Disorders of lipid metabolism",
+    "I5089": "Congestive heart failure; nonhypertensive",
+    "A4181": "Septicemia (except in labor)",
+    "E8770": "Fluid and electrolyte disorders",
+}
+
+
+def test_icd10_codes_map_through_ccs_and_medfuse_table_misses_them():
+    codes = list(ICD10_MISSED)
+    diagnoses = pd.DataFrame({"hadm_id": range(len(codes)), "icd_code": codes, "icd_version": 10})
+    labels = phenotype_labels(diagnoses, diagnoses["hadm_id"])
+    for hadm, code in enumerate(codes):
+        row = labels.loc[hadm]
+        assert row[ICD10_MISSED[code]] == 1 and row.sum() == 1, code
+    old = phenotype_labels(diagnoses, diagnoses["hadm_id"], phenotype_map="medfuse")
+    assert old.to_numpy().sum() == 0  # the benchmark YAML lists none of them
+
+
+def test_codes_are_keyed_on_version_and_code():
+    # "4019" is ICD-9 essential hypertension; as an ICD-10 string it is no code at all.
+    # "E119" is ICD-10 diabetes without complication; ICD-9 E-codes are external causes.
+    diagnoses = pd.DataFrame(
+        {
+            "hadm_id": [1, 2, 3, 4],
+            "icd_code": ["4019", "4019", "E119", "E11.9"],
+            "icd_version": [9, 10, 9, 10],
+        }
+    )
+    labels = phenotype_labels(diagnoses, pd.Series([1, 2, 3, 4]))
+    assert labels.loc[1, "Essential hypertension"] == 1 and labels.loc[2].sum() == 0
+    assert labels.loc[3].sum() == 0
+    assert labels.loc[4, "Diabetes mellitus without complication"] == 1  # dots removed
+    # ICD-9 E870 (accidental cut during care) vs ICD-10 E87.0 (hyperosmolality):
+    misadventure = pd.DataFrame({"hadm_id": [1], "icd_code": ["E870"], "icd_version": [9]})
+    fluid = "Fluid and electrolyte disorders"
+    assert phenotype_labels(misadventure, pd.Series([1])).loc[1].sum() == 0
+    assert phenotype_labels(misadventure, pd.Series([1]), "medfuse").loc[1, fluid] == 1
+    with pytest.raises(ValueError, match="icd_version"):
+        phenotype_labels(diagnoses.drop(columns="icd_version"), pd.Series([1]))
+    with pytest.raises(ValueError, match="phenotype_map"):
+        phenotype_labels(diagnoses, pd.Series([1]), phenotype_map="gems")
+
+
+def test_unmapped_codes_are_counted_by_version():
+    diagnoses = pd.DataFrame(
+        {
+            "hadm_id": [1, 1, 1, 1, 2, 2, 3],
+            "icd_code": ["J9601", "Z7901", "U071", "U071", "4019", "XYZ", "U071"],
+            "icd_version": [10, 10, 10, 10, 9, 9, 10],
+        }
+    )
+    counts = phenotype_code_counts(diagnoses)
+    assert counts["10"] == {
+        "rows": 4,  # distinct (admission, code): the repeated U071 of admission 1 once
+        "benchmark": 1,
+        "other_group": 1,
+        "unmapped": 2,
+        "unmapped_codes": 1,
+        "top_unmapped": [["U071", 2]],
+    }
+    assert counts["9"]["benchmark"] == 1 and counts["9"]["unmapped"] == 1
+    medfuse = phenotype_code_counts(diagnoses, "medfuse")
+    assert medfuse["10"]["benchmark"] == 0 and medfuse["10"]["unmapped"] == 4
 
 
 def test_radiology_is_not_an_ehr_task():

@@ -97,7 +97,7 @@ def test_history_uses_only_earlier_admissions(linked, synthetic_root):
     ehr, _, _ = linked
     reader = MimicIVReader(synthetic_root)
     adm = reader.table("admissions", ["subject_id", "hadm_id", "admittime", "dischtime"])
-    dx = reader.table("diagnoses_icd", ["hadm_id", "icd_code"])
+    dx = reader.table("diagnoses_icd", ["hadm_id", "icd_code", "icd_version"])
     reader.close()
     hadm = ehr.stays["hadm_id"].astype(int).tolist()
     history = earlier_diagnoses(synthetic_root, hadm)

@@ -90,8 +90,27 @@ def test_icd_codes_as_strings(synthetic_root):
     assert titles["icd_code"].str.startswith("0").any()
     assert titles["icd_code"].str.match(r"^[VE]\d").any()
     assert (dx["seq_num"].astype(int) >= 1).all()
-    pheno = set(reference.icd_to_phenotypes())
-    assert dx["icd_code"].isin(pheno).mean() > 0.5
+    lookup = reference.phenotype_lookup("ccs")
+    keys = list(zip(dx["icd_version"].astype(int), dx["icd_code"], strict=True))
+    assert np.mean([k in lookup for k in keys]) > 0.5
+
+
+def test_icd10_codes_span_whole_ccs_categories(synthetic_root):
+    """ICD-10 admissions get codes beyond MedFuse's table, all in their CCS category."""
+    from medmod_lib.synthetic.codes import PHENOTYPE_CODES, icd10_options
+
+    dx = _read(synthetic_root, "diagnoses_icd")
+    ten = dx.loc[dx["icd_version"] == "10", "icd_code"]
+    yaml_codes = set(reference.icd_to_phenotypes())
+    ccs = reference.icd10_to_phenotypes()
+    in_groups = ten[ten.isin(set(ccs))]
+    assert (~in_groups.isin(yaml_codes)).sum() > 0.3 * len(in_groups)  # beyond the old table
+    assert "U071" in set(ten)  # created after CCS v2019.1: the pipeline counts it unmapped
+    assert "U071" not in set(reference.ccs_icd10cm()["icd_code"])
+    for name, (_, typical) in PHENOTYPE_CODES.items():
+        options = {c for c, _ in icd10_options(name)}
+        assert {c for c, _ in typical} <= options, name
+        assert all(ccs[c] == [name] for c in options)
 
 
 def test_chartevents_items_and_values(synthetic_root):
