@@ -156,7 +156,7 @@ main() {
     fi
 
     "$py" "$here/collect.py" figures --work "$work" --out "$OUT/gpu_check.json" --mode "$mode" \
-        --budget-s "$budget" --total-s $(($(date +%s) - start)) || failed=1
+        --budget-s "$budget" --total-s $(($(date +%s) - start)) --log "$OUT/check.log" || failed=1
     if [[ -d $work/reports/gpu-check ]]; then
         tar -czf "$OUT/report.tar.gz" -C "$work/reports" gpu-check
         if (($(stat -c %s "$OUT/report.tar.gz") > 15 * 1024 * 1024)); then

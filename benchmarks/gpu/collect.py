@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -162,8 +163,21 @@ def summarize(figures: dict) -> dict:
     return out
 
 
-def figures(work: Path, *, mode: str, budget_s: float, total_s: float) -> dict:
-    """Everything a check measured, from the files its phases wrote under ``work``."""
+def cut_off_notebook(log: Path | None) -> str | None:
+    """The notebook the runner had started last (``[k/n] NAME ...`` in the check's log)."""
+    if log is None or not log.is_file():
+        return None
+    started = re.findall(r"^\[\d+/\d+\] (\S+) \.\.\.$", log.read_text(), flags=re.M)
+    return started[-1] if started else None
+
+
+def figures(
+    work: Path, *, mode: str, budget_s: float, total_s: float, log: Path | None = None
+) -> dict:
+    """Everything a check measured, from the files its phases wrote under ``work``.
+
+    ``log`` (the check's own log) names the notebook a timeout cut off.
+    """
     out = {
         "mode": mode,
         "budget_s": budget_s,
@@ -175,6 +189,8 @@ def figures(work: Path, *, mode: str, budget_s: float, total_s: float) -> dict:
         "notebooks": notebook_figures(work / "reports" / "gpu-check"),
     }
     out["summary"] = summarize(out)
+    if out["phases"].get("notebooks", {}).get("status") == "timeout":
+        out["summary"]["notebook_cut_off_by_the_budget"] = cut_off_notebook(log)
     return out
 
 
@@ -189,13 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     fig.add_argument("--mode", default="gpu")
     fig.add_argument("--budget-s", type=float, default=0.0)
     fig.add_argument("--total-s", type=float, default=0.0)
+    fig.add_argument("--log", type=Path, default=None, help="the check's log so far")
     args = parser.parse_args(argv)
     if args.command == "env":
         data = environment()
         args.out.write_text(json.dumps(data, indent=2))
         print(json.dumps({k: data[k] for k in ("python", "torch", "gpu", "cpu_count")}))
         return 0
-    data = figures(args.work, mode=args.mode, budget_s=args.budget_s, total_s=args.total_s)
+    data = figures(
+        args.work, mode=args.mode, budget_s=args.budget_s, total_s=args.total_s, log=args.log
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2))
     print(json.dumps(data["summary"], indent=2))

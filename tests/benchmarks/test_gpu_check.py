@@ -157,7 +157,9 @@ def test_figures_survive_phases_cut_off_by_the_budget(load_benchmark, tmp_path):
     (tmp_path / "reports" / "gpu-check").mkdir(parents=True)
     (tmp_path / "reports" / "gpu-check" / "run_state.json").write_text('{"meta": {"run"')  # cut off
 
-    fig = collect.figures(tmp_path, mode="gpu", budget_s=480, total_s=470.04)
+    log = tmp_path / "check.log"
+    log.write_text("=== notebooks\n[1/3] 00_data_tour ...\n    ok in 9.0 s\n[2/3] 01_linking ...\n")
+    fig = collect.figures(tmp_path, mode="gpu", budget_s=480, total_s=470.04, log=log)
     assert fig["phases"]["notebooks"] == {"status": "timeout", "rc": 124, "wall_s": 300.0}
     assert fig["env"] is None and "unreadable" in fig["notebooks"]
     assert fig["summary"]["train_step_samples_per_s"] == {
@@ -169,3 +171,4 @@ def test_figures_survive_phases_cut_off_by_the_budget(load_benchmark, tmp_path):
     assert fig["summary"]["ssl_loader_device_aug_best"]["images_per_s"] == 2900.0
     assert fig["summary"]["ssl_loader_device_aug_goal_met"] is False
     assert fig["summary"]["notebooks_ok"] == []
+    assert fig["summary"]["notebook_cut_off_by_the_budget"] == "01_linking"
