@@ -77,6 +77,12 @@ def main(argv: list[str] | None = None) -> ProcessedEHR:
         help="reproduce the reference: no capillary refill lookup, no derived GCS total",
     )
     parser.add_argument(
+        "--blood-only-labs",
+        action="store_true",
+        help="glucose and pH from blood samples only (the benchmark also reads urine and "
+        "other-fluid lab items into them)",
+    )
+    parser.add_argument(
         "--phenotype-map",
         choices=list(PHENOTYPE_MAPS),
         default="ccs",
@@ -90,6 +96,7 @@ def main(argv: list[str] | None = None) -> ProcessedEHR:
         find_capillary_refill=not args.reference_variables,
         derive_gcs_total=not args.reference_variables,
         range_filter=not args.no_range_filter,
+        blood_only_labs=args.blood_only_labs,
     )
     config = EHRConfig(
         cohort=CohortConfig(),

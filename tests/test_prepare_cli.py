@@ -46,3 +46,17 @@ def test_prepare_refuses_output_inside_the_raw_data(synthetic_root):
     )
     assert result.returncode != 0
     assert "raw" in (result.stderr + result.stdout).lower()
+
+
+def test_prepare_flags_for_blood_only_labs_and_the_medfuse_phenotype_table(
+    synthetic_root, tmp_path
+):
+    args = ["--mimic-iv", str(synthetic_root), "--out", str(tmp_path / "p"), "--tasks"]
+    ehr = main([*args, "phenotyping", "--blood-only-labs", "--phenotype-map", "medfuse"])
+    manifest = ehr.manifest
+    assert manifest["parameters"]["variables"]["blood_only_labs"] is True
+    assert manifest["parameters"]["phenotype_map"] == "medfuse"
+    assert manifest["phenotypes"]["map"] == "medfuse"
+    assert manifest["variables"]["non_blood_lab_itemids_dropped"] == [50831, 51094, 51478, 51491]
+    dropped = [k for k in manifest["skips"] if "not a blood sample" in k]
+    assert dropped and all(manifest["skips"][k] > 0 for k in dropped)

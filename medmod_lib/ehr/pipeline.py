@@ -240,6 +240,11 @@ def prepare_ehr(
     finally:
         reader.close()
 
+    # Events charted within the stay, (-eps, LOS + eps): cohorts that take stays
+    # directly (radiology linked to EHR) drop and count the stays without any.
+    stays["n_events"] = (
+        summary.n_in_stay.reindex(stays["stay_id"]).fillna(0).astype("int64").to_numpy()
+    )
     stays.to_parquet(out / "stays.parquet", index=False)
     splits.to_csv(out / "splits.csv", index=False)
     flow.to_csv(out / "cohort_flow.csv", index=False)
@@ -286,6 +291,7 @@ def prepare_ehr(
         },
         "variables": {
             "capillary_refill_itemids": stats.crr_itemids,
+            "non_blood_lab_itemids_dropped": stats.non_blood_itemids,
             "gcs_total_derived": stats.gcs_total_derived,
             "range_dropped": stats.range_dropped,
             "unknown_values": stats.unknown_values,

@@ -13,6 +13,8 @@ Rules (FACTS §3), each counted in the :class:`~medmod_lib.ehr.reader.SkipLog`:
 * categorical text matched to the config values ignoring case and whitespace;
   capillary refill "Normal..."/"Brisk..." -> "0.0", "Abnormal..."/"Delayed..." -> "1.0";
 * optional physiological range filter (drop values outside OUTLIER LOW/HIGH);
+* optional blood-only labs: urine and other-fluid glucose/pH items (by
+  ``d_labitems.fluid``) dropped and counted;
 * exact duplicate rows dropped; several values of one channel at one
   charttime resolved as mimic3-benchmarks does (the largest number for the ten
   channels it casts to float, the largest value string for the others);
@@ -69,12 +71,18 @@ class VariableConfig:
         range_filter: drop values outside ``variable_ranges.csv`` OUTLIER
             LOW/HIGH (the reference keeps them: "outlier detection is disabled").
         use_labevents: also read the lab itemids (glucose, pH, SpO2).
+        blood_only_labs: keep only lab items whose ``d_labitems.fluid`` is
+            "Blood". The benchmark's map also reads urine glucose (51478) and
+            urine and other-fluid pH (51491, 51094, 50831) into the blood
+            channels; ``False`` (default) keeps them, as the benchmark does.
+            Dropped rows are counted.
     """
 
     find_capillary_refill: bool = True
     derive_gcs_total: bool = True
     range_filter: bool = True
     use_labevents: bool = True
+    blood_only_labs: bool = False
 
 
 @dataclass
@@ -85,6 +93,7 @@ class ExtractStats:
     range_dropped: dict[str, int] = field(default_factory=dict)
     unknown_values: dict[str, dict[str, int]] = field(default_factory=dict)
     crr_itemids: list[int] = field(default_factory=list)
+    non_blood_itemids: list[int] = field(default_factory=list)
     gcs_total_derived: int = 0
     chartevents_rows: int = 0
     labevents_rows: int = 0
@@ -161,7 +170,7 @@ def _raw_select(ids: list[int], cat_ids: list[int], extra: str) -> str:
 
 #: ``code`` of a row of the events table; only ``KEPT`` rows reach the hourly pass.
 #: (Rows of stays outside the cohort are counted per part and not stored.)
-KEPT, BAD_TIME, BAD_VALUE, OUT_OF_RANGE = range(4)
+KEPT, BAD_TIME, BAD_VALUE, OUT_OF_RANGE, NOT_BLOOD = range(5)
 
 
 def _convert_select(source: str, config: VariableConfig) -> str:
@@ -304,6 +313,8 @@ def extract_events(
         n_before = int(reader.sql(f"SELECT count(*) AS n FROM {EVENTS_TABLE}")["n"].iloc[0])
         reader.execute(f"INSERT INTO {EVENTS_TABLE} " + _convert_select(labs, config))
         n_after = int(reader.sql(f"SELECT count(*) AS n FROM {EVENTS_TABLE}")["n"].iloc[0])
+        if config.blood_only_labs:
+            _drop_non_blood(reader, lab_ids, stats, skips)
         stats.labevents_rows = int(reader.sql("SELECT count(*) AS n FROM lab")["n"].iloc[0])
         skips.add(
             "labevents",
@@ -313,6 +324,48 @@ def extract_events(
         reader.execute("DROP TABLE lab")
     _count_values(reader, stats, skips)
     return stats
+
+
+def non_blood_lab_itemids(reader: MimicIVReader, itemids: list[int]) -> list[int]:
+    """The ``itemids`` whose ``hosp/d_labitems`` fluid is not "Blood" (urine, other fluids).
+
+    Raises:
+        MimicLayoutError: the release has no ``d_labitems`` (needed to know the fluids).
+        ValueError: an itemid is not listed in ``d_labitems``.
+    """
+    fluids = reader.table("d_labitems", ["itemid", "fluid"])
+    fluid = dict(zip(fluids["itemid"].astype("int64"), fluids["fluid"], strict=True))
+    missing = sorted(i for i in itemids if i not in fluid)
+    if missing:
+        raise ValueError(
+            f"lab itemids {missing} are not in {reader.path('d_labitems')}: cannot tell their "
+            "fluid for blood_only_labs; use the unmodified PhysioNet d_labitems"
+        )
+    return sorted(int(i) for i in itemids if str(fluid[i]).strip().lower() != "blood")
+
+
+def _drop_non_blood(
+    reader: MimicIVReader, lab_ids: list[int], stats: ExtractStats, skips: SkipLog
+) -> None:
+    """Mark the stored lab events of non-blood items ``NOT_BLOOD`` and count them per item."""
+    drop = non_blood_lab_itemids(reader, lab_ids)
+    stats.non_blood_itemids = drop
+    if not drop:
+        return
+    ids = ", ".join(str(i) for i in drop)
+    per = reader.sql(
+        f"""SELECT itemid, count(*) AS n FROM {EVENTS_TABLE}
+            WHERE itemid IN ({ids}) AND code = {KEPT} GROUP BY itemid ORDER BY itemid"""
+    )
+    reader.execute(
+        f"UPDATE {EVENTS_TABLE} SET code = {NOT_BLOOD} WHERE itemid IN ({ids}) AND code = {KEPT}"
+    )
+    for r in per.itertuples():
+        skips.add(
+            "labevents",
+            f"not a blood sample (blood_only_labs): itemid {int(r.itemid)}",
+            int(r.n),
+        )
 
 
 def _count_bad(reader: MimicIVReader, table: str, src: str, skips: SkipLog) -> None:

@@ -273,7 +273,12 @@ def build_cohort(
     if task == Task.RADIOLOGY:
         out = out[out["paired"]].drop(columns=[c for c in CHEXPERT_LABELS if c in out.columns])
         labels = image_labels.set_index("study_id")[list(CHEXPERT_LABELS)]
-        out = out.join(labels, on="study_id")
+        # A study without a labeller row has no targets at all: dropped and counted.
+        out = out[out["study_id"].isin(labels.index)].join(labels, on="study_id")
+        flow.append(_flow_counts("study has labels", out))
+        if "n_events" in out:  # stays.parquet of the pipeline: events within the stay
+            out = out[out["n_events"] > 0]
+            flow.append(_flow_counts("stay has events", out))
         # The EHR window of a radiology sample ends at the image.
         out["period_length"] = out["hours_from_intime"]
 

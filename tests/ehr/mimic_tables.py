@@ -10,6 +10,17 @@ from medmod_lib import schema
 
 BASE = pd.Timestamp("2150-01-01 00:00:00")
 CRR_ITEMS = [(223951, "Capillary Refill R"), (224308, "Capillary Refill L")]
+#: ``d_labitems`` fluids of the benchmark's lab items (as in MIMIC-IV).
+LAB_FLUIDS = {
+    50809: "Blood",
+    50817: "Blood",
+    50820: "Blood",
+    50831: "Other Body Fluid",
+    50931: "Blood",
+    51094: "Urine",
+    51478: "Urine",
+    51491: "Urine",
+}
 
 
 def ts(hours: float) -> str:
@@ -134,6 +145,10 @@ def write_release(
         "d_items": [
             dict(itemid=i, label=lbl, linksto="chartevents", category="Skin")
             for i, lbl in (CRR_ITEMS if d_items is None else d_items)
+        ],
+        "d_labitems": [
+            dict(itemid=i, label="lab", fluid=f, category="Blood Gas")
+            for i, f in LAB_FLUIDS.items()
         ],
     }
     for table, rows in tables.items():

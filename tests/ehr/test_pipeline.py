@@ -236,3 +236,11 @@ def test_phenotypes_from_icd10_through_ccs_and_unmapped_codes_counted(tmp_path):
     assert prevalence.loc["Cardiac dysrhythmias", "ICD-10"] == 1.0
     assert prevalence.loc["Essential hypertension", "ICD-9"] == 1.0
     assert old.manifest["phenotypes"]["codes_by_icd_version"]["10"]["unmapped"] == 5  # none listed
+
+
+def test_stays_record_their_event_counts(processed):
+    stays = processed.stays.set_index("stay_id")
+    assert stays.loc[30_000_009, "n_events"] == 0  # the stay without events
+    assert (stays.drop(index=30_000_009)["n_events"] >= 6).all()
+    ph = set(processed.samples("phenotyping")["stay_id"])
+    assert ph == set(stays.index[stays["n_events"] > 0])

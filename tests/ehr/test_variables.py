@@ -105,6 +105,42 @@ def test_range_filter_drops_and_counts_outliers(run_extract):
     assert _values(events, "Heart Rate") == ["391", "390"]
 
 
+def test_blood_only_labs_drops_urine_and_other_fluid_items_and_counts_them(run_extract):
+    labs = [
+        lab(1, 1.0, 50931, 110),  # glucose, blood (chemistry)
+        lab(1, 2.0, 51478, 500),  # glucose, urine
+        lab(1, 3.0, 50820, 7.3),  # pH, blood gas
+        lab(1, 4.0, 51491, 7.0),  # pH, urine
+        lab(1, 4.5, 51094, 7.1),  # pH, urine (chemistry)
+        lab(1, 5.0, 50831, 7.2),  # pH, other body fluid
+    ]
+    events, skips, stats = run_extract([stay(1)], labevents=labs)
+    assert _values(events, "Glucose") == ["110", "500"]  # the benchmark mixes fluids
+    assert _values(events, "pH") == ["7.3", "7", "7.1", "7.2"]
+    blood = VariableConfig(blood_only_labs=True)
+    events, skips, stats = run_extract([stay(1)], labevents=labs, config=blood)
+    assert _values(events, "Glucose") == ["110"]
+    assert _values(events, "pH") == ["7.3"]
+    assert stats.non_blood_itemids == [50831, 51094, 51478, 51491]
+    for itemid in (51478, 51491, 51094, 50831):
+        assert (
+            skips.counts[f"labevents: not a blood sample (blood_only_labs): itemid {itemid}"] == 1
+        )
+
+
+def test_blood_only_labs_needs_d_labitems(run_extract):
+    from medmod_lib.ehr.reader import MimicLayoutError
+
+    blood = VariableConfig(blood_only_labs=True)
+    with pytest.raises(MimicLayoutError, match="d_labitems"):
+        run_extract(
+            [stay(1)],
+            labevents=[lab(1, 1.0, 50931, 110)],
+            config=blood,
+            skip_tables=("d_labitems",),
+        )
+
+
 def test_labevents_matched_by_subject_and_time_window(run_extract):
     labs = [
         lab(1, -0.5, 50931, 100),  # before intime: not in the stay

@@ -132,6 +132,36 @@ def test_radiology_task_uses_image_labels_and_ends_ehr_at_the_image(tmp_path):
     assert back.rule == cohort.rule and len(back.samples) == len(cohort.samples)
 
 
+def test_radiology_drops_and_counts_unlabelled_studies_and_stays_without_events():
+    samples = make_samples().drop(columns="y_true")
+    images = make_images(samples)  # one film per third stay: 20 stays
+    labels = pd.DataFrame(
+        {"study_id": images["study_id"].iloc[2:], **{n: 0.0 for n in CHEXPERT_LABELS}}
+    )  # the first two studies have no labeller row
+    samples["n_events"] = 5
+    no_events = images["subject_id"].iloc[[5, 6, 7]]
+    samples.loc[samples["subject_id"].isin(no_events), "n_events"] = 0
+    cohort = build_cohort(
+        "radiology", "paired", samples=samples, images=images, image_labels=labels
+    )
+    assert len(cohort.samples) == len(images) - 2 - 3
+    assert cohort.samples[list(CHEXPERT_LABELS)].notna().all().all()
+    assert (cohort.samples["n_events"] > 0).all()
+    flow = cohort.flow.set_index("step")["all"]
+    assert flow["study has labels"] == len(images) - 2
+    assert flow["stay has events"] == len(images) - 5
+    assert (flow.diff().dropna() <= 0).all()
+    # Without the events column (an older processed folder) only the labels filter applies.
+    old = build_cohort(
+        "radiology",
+        "paired",
+        samples=samples.drop(columns="n_events"),
+        images=images,
+        image_labels=labels,
+    )
+    assert len(old.samples) == len(images) - 2 and "stay has events" not in set(old.flow["step"])
+
+
 def test_bad_parameters():
     samples = make_samples()
     with pytest.raises(ValueError, match="Unknown cohort mode"):
