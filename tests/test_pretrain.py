@@ -204,6 +204,10 @@ def test_config_validation_and_benchmark_settings():
         300,
     )
     assert medmod_benchmark("align").resolved_temperature == 0.07
+    align = medmod_benchmark("align", cxr_arch="resnet18")
+    assert align.swap_fraction == 0.18  # MedMod's _swap: 16-20 % of the batch
+    assert build_pretrain_model(align).swap_fraction == 0.18
+    assert medmod_benchmark("simclr").swap_fraction == 0.0
 
 
 def test_medmod_benchmark_simclr_uses_medmods_loss():

@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 Method = Literal["simclr", "vicreg", "align"]
 METHODS = ("simclr", "vicreg", "align")
+#: MedMod's ALIGN swaps a random 16-20 % of each batch's EHR rows
+#: (nyuad-cai/MedMod ``src/models/selfsupervised/models/align_model.py``, ``_swap``,
+#: lines 187-215); the kit swaps a fixed share, the middle of that range.
+ALIGN_SWAP_FRACTION = 0.18
 #: Temperature used when ``PretrainConfig.temperature`` is None.
 DEFAULT_TEMPERATURE = {"simclr": 0.1, "align": 0.07}
 
@@ -183,7 +187,12 @@ def medmod_benchmark(method: Method = "simclr", **overrides: Any) -> PretrainCon
         ),
         "vicreg": dict(optimizer="lars", lr=0.5989, ehr_hidden_dim=128),
         "align": dict(
-            optimizer="adamw", lr=6.026e-5, temperature=0.07, ehr_hidden_dim=256, warmup_epochs=0
+            optimizer="adamw",
+            lr=6.026e-5,
+            temperature=0.07,
+            ehr_hidden_dim=256,
+            warmup_epochs=0,
+            swap_fraction=ALIGN_SWAP_FRACTION,
         ),
     }
     return replace(PretrainConfig(**(common | per_method[method])), **overrides)
