@@ -24,7 +24,7 @@ from .bootstrap import (
     resample_counts,
 )
 from .calibration import brier_score, reliability_curve
-from .classification import auprc, auroc, ranking_metrics
+from .classification import auprc, auroc, auroc_half_width, ranking_metrics
 from .los import hour_errors, los_metrics
 from .tasks import compare_models, task_metrics
 
@@ -34,6 +34,7 @@ __all__ = [
     "MetricResult",
     "PairedResult",
     "auprc",
+    "auroc_half_width",
     "auroc",
     "bootstrap",
     "bootstrap_table",

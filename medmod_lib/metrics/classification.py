@@ -262,3 +262,32 @@ def ranking_metrics(
         if per_label:
             out |= {f"{m.kind}[{name}]": table[f"{m.kind}[{name}]"] for name in names}
     return out
+
+
+def auroc_half_width(auc: float, n_pos: int, n_neg: int, z: float = 1.96) -> float:
+    """Half-width of a normal-approximation 95% interval of an AUROC (Hanley and McNeil).
+
+    Used to size test sets before training anything: how many positives and
+    negatives a test set needs for an interval narrow enough to resolve a planted
+    difference. Hanley, J. A. and McNeil, B. J., "The meaning and use of the area
+    under a receiver operating characteristic (ROC) curve", Radiology 143 (1982),
+    equation 1. (The kit's reported intervals are bootstraps; this is the planning
+    formula.)
+
+    Args:
+        auc: the AUROC expected, in (0, 1).
+        n_pos, n_neg: positives and negatives of the test set (both > 0).
+        z: normal quantile (1.96 for 95%).
+
+    Raises:
+        ValueError: a count below 1 or an AUROC outside (0, 1).
+    """
+    if n_pos < 1 or n_neg < 1:
+        raise ValueError(f"need positives and negatives, got {n_pos} and {n_neg}")
+    if not 0.0 < auc < 1.0:
+        raise ValueError(f"auc must lie in (0, 1), got {auc}")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (
+        auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)
+    ) / (n_pos * n_neg)
+    return float(z * np.sqrt(var))

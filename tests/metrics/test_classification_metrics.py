@@ -94,3 +94,16 @@ def test_ranking_metrics_keys_and_shared_interval_order() -> None:
 def test_bad_input_raises(y, s, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         auroc(y, s)
+
+
+def test_auroc_half_width_matches_hanley_mcneil_and_shrinks_with_the_test_set():
+    from medmod_lib.metrics import auroc_half_width
+
+    # Hanley & McNeil (1982), Table 1 region: A = 0.8, 50 positives, 50 negatives -> SE 0.0442
+    assert auroc_half_width(0.8, 50, 50) / 1.96 == pytest.approx(0.0442, abs=5e-4)
+    small, large = auroc_half_width(0.75, 8, 50), auroc_half_width(0.75, 95, 585)
+    assert small > 0.15 > 0.06 > large
+    # the half-width roughly halves with four times the samples
+    assert auroc_half_width(0.75, 400, 1600) == pytest.approx(auroc_half_width(0.75, 100, 400) / 2, rel=0.05)
+    with pytest.raises(ValueError, match="positives"):
+        auroc_half_width(0.75, 0, 10)
