@@ -148,8 +148,24 @@ class NotebookContext:
         """
         from .runner.results import save_results
 
-        stem = "_".join(p for p in (self.name, tag, f"s{self.seed}") if p)
-        return save_results(frame, self.output_dir, stem)
+        return save_results(frame, self.output_dir, self._stem(tag))
+
+    def save_claims(self, frame: Any, tag: str = "") -> Path:
+        """Write this notebook's claim verdicts (see :mod:`medmod_lib.evaluation.claims`).
+
+        Args:
+            frame: DataFrame with the columns of ``CLAIM_COLUMNS``.
+            tag: Distinguishes copies; the seed is added.
+
+        Returns:
+            ``<output_dir>/claims/<name>[_<tag>]_s<seed>.csv``.
+        """
+        from .runner.results import save_claims
+
+        return save_claims(frame, self.output_dir, self._stem(tag))
+
+    def _stem(self, tag: str) -> str:
+        return "_".join(p for p in (self.name, tag, f"s{self.seed}") if p)
 
 
 def setup(

@@ -34,7 +34,6 @@ from .suite import (
     DEFAULT_BASELINES,
     degradation,
     evaluate_task,
-    expectation_table,
     results_table,
     sweep_rows,
 )
@@ -47,7 +46,6 @@ __all__ = [
     "evaluate_task",
     "radiology_cxr_encoder",
     "stage2_init",
-    "expectation_table",
     "results_table",
     "sweep_rows",
     "MODALITIES",

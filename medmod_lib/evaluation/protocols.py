@@ -42,6 +42,7 @@ from ..reference import Task
 from .features import extract_features
 from .fitting import MONITOR, ProtocolConfig, ProtocolResult, subset_predictions, train_and_evaluate
 from .heads import EncoderClassifier, FeatureHead, Modality, num_outputs
+from .predict import Predictions
 
 __all__ = [
     "MODEL_MODALITY",
@@ -275,28 +276,58 @@ def compare_results(
 ) -> PairedResult:
     """Paired bootstrap of ``metric(a) - metric(b)`` on the test samples both scored.
 
-    Samples are matched by position when both models scored the same stays in
-    the same order, else by ``stay_id`` (one sample per stay: mortality,
-    phenotyping). An X-ray-only model scores paired samples only, so a fusion
-    model is compared on that subset.
-
-    Args:
-        a, b: results of the same task.
-        metric: default the task's selection metric (:data:`MONITOR`).
-        n_boot, seed: bootstrap settings.
+    See :func:`compare_predictions`; ``a`` and ``b`` must be results of one task.
 
     Raises:
         ValueError: different tasks, or samples that cannot be matched.
     """
     if a.task != b.task:
         raise ValueError(f"cannot compare {a.task.value} with {b.task.value}")
-    metric = metric or MONITOR[a.task]
-    pa, pb = a.predictions, b.predictions
+    return compare_predictions(
+        a.task,
+        a.predictions,
+        b.predictions,
+        metric=metric,
+        n_boot=n_boot,
+        seed=seed,
+        names=(a.name, b.name),
+    )
+
+
+def compare_predictions(
+    task: str | Task,
+    pa: Predictions,
+    pb: Predictions,
+    *,
+    metric: str | None = None,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    names: tuple[str, str] = ("a", "b"),
+) -> PairedResult:
+    """Paired bootstrap of ``metric(a) - metric(b)`` on the test samples both scored.
+
+    Samples are matched by position when both models scored the same stays in
+    the same order, else by ``stay_id`` (one sample per stay: mortality,
+    phenotyping). An X-ray-only model scores paired samples only, so a fusion
+    model is compared on that subset.
+
+    Args:
+        task: the task of both predictions.
+        pa, pb: test predictions of model a and model b.
+        metric: default the task's selection metric (:data:`MONITOR`).
+        n_boot, seed: bootstrap settings.
+        names: the two models' names, for error messages.
+
+    Raises:
+        ValueError: samples that cannot be matched.
+    """
+    task = Task.parse(task)
+    metric = metric or MONITOR[task]
     if not np.array_equal(pa.stay_id, pb.stay_id):
         ids_a, ids_b = pa.stay_id, pb.stay_id
         if len(np.unique(ids_a)) != len(ids_a) or len(np.unique(ids_b)) != len(ids_b):
             raise ValueError(
-                f"{a.name} and {b.name} scored different samples and stays repeat "
+                f"{names[0]} and {names[1]} scored different samples and stays repeat "
                 "(hourly task); evaluate both on the same test loader"
             )
         common = np.intersect1d(ids_a, ids_b)
@@ -305,7 +336,7 @@ def compare_results(
         pa = subset_predictions(pa, np.argsort(pa.stay_id, kind="stable"))
         pb = subset_predictions(pb, np.argsort(pb.stay_id, kind="stable"))
     y = pa.y_true
-    if a.task in (Task.IN_HOSPITAL_MORTALITY, Task.DECOMPENSATION):
+    if task in (Task.IN_HOSPITAL_MORTALITY, Task.DECOMPENSATION):
         y, sa, sb = y.reshape(len(y)), pa.scores.reshape(len(y)), pb.scores.reshape(len(y))
     else:
         sa, sb = pa.scores, pb.scores

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import DataLoader, Subset
 
+from ..devices import seed_everything
 from ..reference import Task
 from ..training import distributed as ddp
 from ..training.checkpoint import BEST, LAST, load_model_weights, save_checkpoint
@@ -418,6 +419,25 @@ def load_pretrained(path: str | Path, *, device: str = "cpu") -> PretrainModel:
     settings = read_settings(path)
     model = build_pretrain_model(PretrainConfig.from_dict(settings["pretrain"]))
     load_model_weights(model, path)
+    return model.to(device).eval()
+
+
+def random_like(path: str | Path, *, seed: int, device: str = "cpu") -> PretrainModel:
+    """The untrained model of a checkpoint's architecture: the "random encoders" baseline.
+
+    Built as :func:`load_pretrained` builds it, from the same settings, but with the
+    seeded initial weights instead of the trained ones, so a probe on these encoders
+    shows what pretraining added.
+
+    Args:
+        path: a checkpoint (``best.pt``) or its folder.
+        seed: seed of the initial weights.
+        device: where to put the model.
+    """
+    path = Path(path)
+    settings = read_settings(path / BEST if path.is_dir() else path)
+    seed_everything(seed)
+    model = build_pretrain_model(PretrainConfig.from_dict(settings["pretrain"]))
     return model.to(device).eval()
 
 

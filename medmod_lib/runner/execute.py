@@ -173,6 +173,7 @@ def run_experiment(
     if not resume:  # a fresh run must not show or combine what an earlier one left
         for nb in order:
             stale = [*results.results_dir(plan.output_dir).glob(f"{nb}[_.]*csv")]
+            stale += [*results.claims_dir(plan.output_dir).glob(f"{nb}[_.]*csv")]
             stale += [p for ext in ("ipynb", "html") for p in plan.run_dir.glob(f"{nb}*.{ext}")]
             for path in stale:
                 path.unlink()
@@ -185,7 +186,7 @@ def run_experiment(
         "python": platform.python_version(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    combined = results.combine_results([])
+    combined, claims = results.combine_results([]), results.combine_claims([])
     started = time.perf_counter()
 
     def save() -> None:
@@ -203,18 +204,32 @@ def run_experiment(
             for j in jobs
             if j.name not in done
         ]
-        report.write_index(plan.run_dir, shown, combined.table, meta, combined.skipped)
+        report.write_index(
+            plan.run_dir,
+            shown,
+            combined.table,
+            meta,
+            [*combined.skipped, *claims.skipped],
+            claims=claims.table,
+        )
+
+    def collect() -> tuple[results.Combined, results.Combined]:
+        both = (
+            results.combine_results(list(results.results_dir(plan.output_dir).glob("*.csv"))),
+            results.combine_claims(list(results.claims_dir(plan.output_dir).glob("*.csv"))),
+        )
+        results.write_combined(both[0], plan.run_dir / "results.csv")
+        results.write_combined(both[1], plan.run_dir / "claims.csv")
+        return both
 
     for i, job in enumerate(jobs, 1):
         params = dict(job.parameters)
         params.update(data_root=str(plan.data_root), output_dir=str(plan.output_dir))
         if job.notebook == exp.summary:
-            combined = results.combine_results(
-                list(results.results_dir(plan.output_dir).glob("*.csv"))
-            )
-            results.write_combined(combined, plan.run_dir / "results.csv")
-            if "results_csv" in declared[job.notebook]:
-                params["results_csv"] = str(plan.run_dir / "results.csv")
+            combined, claims = collect()
+            for name in ("results", "claims"):
+                if f"{name}_csv" in declared[job.notebook]:
+                    params[f"{name}_csv"] = str(plan.run_dir / f"{name}.csv")
         source = available[job.notebook]
         record: dict[str, Any] = {
             "name": job.name,
@@ -268,7 +283,6 @@ def run_experiment(
         save()
 
     if exp.summary not in order:
-        combined = results.combine_results(list(results.results_dir(plan.output_dir).glob("*.csv")))
-        results.write_combined(combined, plan.run_dir / "results.csv")
+        combined, claims = collect()
     save()
     return [done[j.name] for j in jobs]

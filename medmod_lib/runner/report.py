@@ -73,6 +73,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 text-align:left;vertical-align:top}th{background:#f3f3f3}code{font-size:90%}
 .ok{color:#1a7f37}.cached{color:#1a7f37}.failed{color:#cf222e;font-weight:bold}
 .skipped{color:#9a6700}.pending{color:#777}pre{white-space:pre-wrap;margin:0}
+img{max-width:100%;height:auto}figure{margin:1em 0}figcaption{color:#555}
 """
 
 
@@ -102,14 +103,76 @@ def _job_row(job: dict[str, Any], run_dir: Path) -> str:
     )
 
 
+def _verdict_cell(text: str) -> str:
+    cls = next((c for c in ("held", "reversed", "not resolved") if text.endswith(c)), "")
+    css = {"held": "ok", "reversed": "failed", "not resolved": "skipped"}.get(cls, "")
+    return f"<td class='{css}'>{html.escape(text)}</td>"
+
+
+def _claims_html(claims: pd.DataFrame) -> list[str]:
+    from .summary import claims_overview
+
+    table = claims_overview(claims)
+    if table.empty:
+        return ["<p>No claims were checked in this run.</p>"]
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    body = []
+    for row in table.itertuples(index=False):
+        cells = [
+            _verdict_cell(str(v))
+            if str(col).startswith("seed ")
+            else f"<td>{html.escape(str(v))}</td>"
+            for col, v in zip(table.columns, row, strict=True)
+        ]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return [
+        "<p>Each claim says the first model scores higher than the second on the same test "
+        "stays. Per seed: the difference with the 95% interval of the paired bootstrap "
+        "(both models on the same resamples); <b>held</b> when the interval lies above 0, "
+        "<b>reversed</b> below 0, <b>not resolved</b> otherwise. Details per claim: "
+        "<a href='claims.csv'>claims.csv</a>.</p>",
+        f"<table><tr>{head}</tr>",
+        *body,
+        "</table>",
+    ]
+
+
+def _headline_html(results: pd.DataFrame, run_dir: Path) -> list[str]:
+    from .summary import figure_names, headline_tables, save_figures
+
+    parts = []
+    for task, table in headline_tables(results).items():
+        parts.append(f"<h3>{html.escape(task)}</h3>")
+        parts.append(table.to_html(escape=True))
+    if not parts:
+        parts.append("<p>No headline results yet.</p>")
+    figures = save_figures(results, run_dir / "figures") if not results.empty else []
+    if figures:
+        parts.append("<h2>Figures</h2>")
+    for path, caption in zip(figures, figure_names(figures), strict=True):
+        rel = path.relative_to(run_dir).as_posix()
+        parts.append(
+            f"<figure><img src='{html.escape(rel)}' alt='{html.escape(caption)}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    return parts
+
+
 def write_index(
     run_dir: Path,
     jobs: Sequence[dict[str, Any]],
     results: pd.DataFrame,
     meta: dict[str, Any],
     skipped_results: Sequence[tuple[Path, str]] = (),
+    claims: pd.DataFrame | None = None,
 ) -> Path:
-    """Write ``<run_dir>/index.html``: one row per executed copy, then the results.
+    """Write ``<run_dir>/index.html``: the claims' verdicts, headline tables, figures, notebooks.
+
+    The page opens with what a reader wants first: the verdict of every headline
+    claim (:mod:`medmod_lib.evaluation.claims`), then one table per task (model x
+    test set, monitored metric with its 95 % interval) and the summary figures
+    (:mod:`medmod_lib.runner.summary`, written to ``<run_dir>/figures/``), then the
+    notebooks that ran. The full tidy table stays one link away (``results.csv``).
 
     Args:
         run_dir: The run folder (links are relative to it).
@@ -117,40 +180,50 @@ def write_index(
             are shown once, in ``meta``),
             ``html``, ``error`` with ``where``/``ename``/``evalue``, ``reason``).
         results: The combined results table.
-        meta: Run facts shown at the top (experiment, profile, versions ...).
-        skipped_results: Results files left out, with the reason.
+        meta: Run facts shown at the bottom (experiment, profile, versions ...).
+        skipped_results: Results or claims files left out, with the reason.
+        claims: The combined claims table (None: no claims section content).
 
     Returns:
         The index path.
     """
     counts = pd.Series([j["status"] for j in jobs], dtype=object).value_counts().to_dict()
+    claims = claims if claims is not None else pd.DataFrame()
+    n_rows = len(results)
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>MedMod run {html.escape(str(meta.get('run', '')))}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>MedMod run <code>{html.escape(str(meta.get('run', '')))}</code></h1>",
-        "<table>",
+        f"<p>Notebooks: {html.escape(', '.join(f'{v} {k}' for k, v in counts.items()))}; "
+        f"wall time {html.escape(str(meta.get('wall time', '')))}. "
+        f"Every number: <a href='results.csv'>results.csv</a> ({n_rows} rows, tidy format); "
+        "claim verdicts: <a href='claims.csv'>claims.csv</a>.</p>",
+        "<h2>Claims</h2>",
+        *_claims_html(claims),
+        "<h2>Headline results</h2>",
+        "<p>Each task's monitored metric (AUROC, macro AUROC for multi-label tasks, kappa "
+        "for length of stay) on its test set, with the 95% bootstrap interval. Test sets "
+        "differ in size: compare models within a column.</p>",
+        *_headline_html(results, run_dir),
+        "<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>wall time</th>"
+        "<th>parameters</th><th>error / reason</th></tr>",
+        *(_job_row(j, run_dir) for j in jobs),
+        "</table>",
+    ]
+    for path, reason in skipped_results:
+        parts.append(
+            f"<p class='failed'>Left out {html.escape(str(path))}: {html.escape(reason)}</p>"
+        )
+    parts += [
+        "<h2>Run</h2><table>",
         *(
             f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
             for k, v in meta.items()
         ),
         f"<tr><th>status</th><td>{html.escape(json.dumps(counts))}</td></tr></table>",
-        "<h2>Notebooks</h2><table><tr><th>notebook</th><th>status</th><th>wall time</th>"
-        "<th>parameters</th><th>error / reason</th></tr>",
-        *(_job_row(j, run_dir) for j in jobs),
-        "</table>",
-        "<h2>Results</h2>",
-        "<p><a href='results.csv'>results.csv</a> (all rows, tidy format)</p>",
+        "</body></html>",
     ]
-    if results.empty:
-        parts.append("<p>No results rows (no notebook wrote a results table).</p>")
-    else:
-        parts.append(results.to_html(index=False, na_rep="", float_format="{:.4g}".format))
-    for path, reason in skipped_results:
-        parts.append(
-            f"<p class='failed'>Left out {html.escape(str(path))}: {html.escape(reason)}</p>"
-        )
-    parts.append("</body></html>")
     index = run_dir / "index.html"
     index.write_text("\n".join(parts), encoding="utf-8")
     return index

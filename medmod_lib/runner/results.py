@@ -1,10 +1,14 @@
-"""Tidy results tables: what notebooks write and the runner concatenates.
+"""Tidy results and claims tables: what notebooks write and the runner concatenates.
 
 Every notebook that measures something writes one CSV per executed copy to
 ``<output_dir>/results/<name>.csv`` with :func:`save_results`, one row per
 metric, columns :data:`RESULT_COLUMNS`. The runner concatenates them into
 ``reports/<run>/results.csv`` (:func:`combine_results`) and ``05_report`` reads
 that file.
+
+Notebooks that check a headline claim (:mod:`medmod_lib.evaluation.claims`)
+also write ``<output_dir>/claims/<name>.csv`` (:func:`save_claims`, columns
+:data:`CLAIM_COLUMNS`); the runner combines them into ``reports/<run>/claims.csv``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,28 @@ RESULT_COLUMNS = (
 OPTIONAL_COLUMNS = ("test_set", "n_boot", "bootstrap_seed", "n_boot_valid", "n_skipped")
 ALL_COLUMNS = RESULT_COLUMNS + OPTIONAL_COLUMNS
 _KEY = ["task", "method", "protocol", "modality", "metric", "seed"]
+#: Columns of a claims table (one row per checked claim and seed), in order.
+CLAIM_COLUMNS = (
+    "claim",
+    "task",
+    "notebook",
+    "statement",
+    "a",
+    "b",
+    "test_set",
+    "metric",
+    "value_a",
+    "value_b",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "n",
+    "n_boot",
+    "seed",
+    "verdict",
+)
+_CLAIM_KEY = ["notebook", "claim", "seed"]
+_CLAIM_NUMERIC = ("value_a", "value_b", "diff", "ci_low", "ci_high")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -42,9 +68,33 @@ def results_dir(output_dir: str | Path) -> Path:
     return Path(output_dir) / "results"
 
 
+def claims_dir(output_dir: str | Path) -> Path:
+    """``<output_dir>/claims``: where notebooks put their claim verdicts."""
+    return Path(output_dir) / "claims"
+
+
 def empty_results() -> pd.DataFrame:
     """An empty table with :data:`ALL_COLUMNS`."""
     return pd.DataFrame({c: pd.Series(dtype=object) for c in ALL_COLUMNS})
+
+
+def empty_claims() -> pd.DataFrame:
+    """An empty table with :data:`CLAIM_COLUMNS`."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in CLAIM_COLUMNS})
+
+
+def _validate_claims(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    missing = [c for c in CLAIM_COLUMNS if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in CLAIM_COLUMNS]
+    if missing or extra:
+        raise ValueError(
+            f"{where}: claims columns must be {list(CLAIM_COLUMNS)}; missing {missing}, "
+            f"unexpected {extra}. Build the rows with medmod_lib.evaluation.claims.check_claim."
+        )
+    out = frame.reindex(columns=list(CLAIM_COLUMNS)).copy()
+    for col in _CLAIM_NUMERIC:
+        out[col] = pd.to_numeric(out[col], errors="raise")
+    return out
 
 
 def _validate(frame: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -86,6 +136,21 @@ def save_results(frame: pd.DataFrame, output_dir: str | Path, name: str) -> Path
     return path
 
 
+def save_claims(frame: pd.DataFrame, output_dir: str | Path, name: str) -> Path:
+    """Write one notebook copy's claim verdicts to ``<output_dir>/claims/<name>.csv``.
+
+    Raises:
+        ValueError: wrong columns, non-numeric differences, or a bad file name.
+    """
+    if not _NAME_RE.match(name):
+        raise ValueError(f"Claims name {name!r}: use letters, digits, `_.+-` only.")
+    table = _validate_claims(frame, f"save_claims({name!r})")
+    path = claims_dir(output_dir) / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
 @dataclass
 class Combined:
     """The concatenated table and the files that could not be used.
@@ -101,6 +166,23 @@ class Combined:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
+def _combine(files: list[Path], validate, empty: pd.DataFrame, key: list[str]) -> Combined:
+    frames, used, skipped = [], [], []
+    for path in sorted(Path(f) for f in files):
+        try:
+            frame = pd.read_csv(path)
+            frames.append(validate(frame, str(path)))
+            used.append(path)
+        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            skipped.append((path, str(err)))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return Combined(empty, used, skipped)
+    table = pd.concat(frames, ignore_index=True)
+    table = table.sort_values(key, kind="stable", na_position="last").reset_index(drop=True)
+    return Combined(table, used, skipped)
+
+
 def combine_results(files: list[Path]) -> Combined:
     """Concatenate tidy CSVs into one table, sorted so that reruns compare equal.
 
@@ -113,19 +195,12 @@ def combine_results(files: list[Path]) -> Combined:
         A :class:`Combined`; its ``table`` is empty (with the columns) when
         there is nothing to combine.
     """
-    frames, used, skipped = [], [], []
-    for path in sorted(Path(f) for f in files):
-        try:
-            frame = pd.read_csv(path)
-            frames.append(_validate(frame, str(path)))
-            used.append(path)
-        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-            skipped.append((path, str(err)))
-    if not frames:
-        return Combined(empty_results(), used, skipped)
-    table = pd.concat(frames, ignore_index=True)
-    table = table.sort_values(_KEY, kind="stable", na_position="last").reset_index(drop=True)
-    return Combined(table, used, skipped)
+    return _combine(files, _validate, empty_results(), _KEY)
+
+
+def combine_claims(files: list[Path]) -> Combined:
+    """Concatenate claims CSVs (``claims_dir(output_dir).glob("*.csv")``), as :func:`combine_results`."""
+    return _combine(files, _validate_claims, empty_claims(), _CLAIM_KEY)
 
 
 def write_combined(combined: Combined, path: str | Path) -> Path:

@@ -30,8 +30,6 @@ These links are the structure cross-modal pretraining can find.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 #: Names of the latent factors, in column order of every ``z`` array.
@@ -144,61 +142,6 @@ PHENOTYPE_SPURIOUS = 0.02
 #: probability that a faint finding (intensity < 0.45) is reported uncertain (-1).
 FINDING_FLIP = 0.04
 FINDING_UNCERTAIN = 0.5
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """A planted ordering of two models on one task, as notebook 03 checks it.
-
-    Attributes:
-        task: the task (its monitored metric is compared).
-        better: model expected to score higher, as ``method/protocol/modality``.
-        worse: model expected to score lower.
-        separated: their 95 % intervals should not overlap at the demo size
-            (``make demo``: 1,000 patients); ``False``: the direction is planted but
-            the demo's test set is too small to resolve it.
-        why: the planted effect behind it.
-    """
-
-    task: str
-    better: str
-    worse: str
-    separated: bool
-    why: str
-
-
-#: What ``make demo`` should show (``data_cards/synthetic_demo.md``, "What the demo resolves").
-DEMO_EXPECTATIONS: tuple[Expectation, ...] = (
-    Expectation(
-        "radiology",
-        "cxr_only/supervised/cxr",
-        "ehr_only/supervised/ehr",
-        True,
-        "findings are drawn on the film; the EHR sees lung and cardiac state only "
-        "through SpO2, FiO2, RR, HR and blood pressure",
-    ),
-    Expectation(
-        "radiology",
-        "medfuse/supervised/ehr+cxr",
-        "ehr_only/supervised/ehr",
-        True,
-        "adding the film to the EHR adds the findings",
-    ),
-    Expectation(
-        "in-hospital-mortality",
-        "ehr_only/supervised/ehr",
-        "cxr_only/supervised/cxr",
-        False,
-        "neuro, metabolic and the deterioration before death are in the EHR only",
-    ),
-    Expectation(
-        "in-hospital-mortality",
-        "medfuse/supervised/ehr+cxr",
-        "cxr_only/supervised/cxr",
-        False,
-        "fusion adds the EHR-only factors to the film (about +0.1 AUROC on large data)",
-    ),
-)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
