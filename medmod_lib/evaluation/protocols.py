@@ -42,7 +42,7 @@ from ..reference import Task
 from .features import extract_features
 from .fitting import MONITOR, ProtocolConfig, ProtocolResult, subset_predictions, train_and_evaluate
 from .heads import EncoderClassifier, FeatureHead, Modality, num_outputs
-from .predict import Predictions
+from .predict import Predictions, stay_clusters
 
 __all__ = [
     "MODEL_MODALITY",
@@ -309,7 +309,8 @@ def compare_predictions(
     Samples are matched by position when both models scored the same stays in
     the same order, else by ``stay_id`` (one sample per stay: mortality,
     phenotyping). An X-ray-only model scores paired samples only, so a fusion
-    model is compared on that subset.
+    model is compared on that subset. Where a stay has several samples
+    (decompensation, length of stay) the bootstrap resamples whole stays.
 
     Args:
         task: the task of both predictions.
@@ -340,4 +341,6 @@ def compare_predictions(
         y, sa, sb = y.reshape(len(y)), pa.scores.reshape(len(y)), pb.scores.reshape(len(y))
     else:
         sa, sb = pa.scores, pb.scores
-    return compare_models(y, sa, sb, metric=metric, n_boot=n_boot, seed=seed)
+    # Whole stays are resampled where a stay has several samples (hourly tasks).
+    clusters = stay_clusters(pa.stay_id)
+    return compare_models(y, sa, sb, metric=metric, n_boot=n_boot, seed=seed, clusters=clusters)

@@ -306,6 +306,16 @@ def test_compare_results_is_zero_against_itself_and_matches_cxr_subset():
     assert diff.n == int(data.test.samples["paired"].sum())
 
 
+def test_paired_comparison_resamples_whole_stays_on_hourly_tasks():
+    data = _task_data(Task.DECOMPENSATION, samples_per_stay=4)
+    ehr, cxr = _encoders()
+    cfg = _config(epochs=1)
+    a = linear_eval(data, ehr_encoder=ehr, cxr_encoder=None, modality="ehr", config=cfg)
+    b = linear_eval(data, ehr_encoder=ehr, cxr_encoder=cxr, config=cfg)
+    d = compare_results(a, b, n_boot=50)
+    assert d.n_clusters == len(np.unique(a.predictions.stay_id)) == len(a.predictions) // 4
+
+
 def test_bad_arguments_raise():
     data = _task_data()
     ehr, _ = _encoders()
