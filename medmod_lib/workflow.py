@@ -45,6 +45,22 @@ def ensure_data(data_root: str | Path | None = None) -> Path:
     return root
 
 
+def default_ehr_config(data_root: str | Path) -> EHRConfig:
+    """The processing settings a data root asks for: :class:`EHRConfig` defaults, plus the
+    train/val/test shares that a kit-generated synthetic root declares in its manifest.
+
+    The synthetic demo declares an evaluation-heavy split
+    (:data:`medmod_lib.synthetic.generate.EVALUATION_SPLIT`) so that its test sets resolve
+    the planted differences; real MIMIC (no kit manifest) gets the benchmark's 70/10/20.
+    Pass an explicit ``EHRConfig`` to :func:`ensure_processed` to choose otherwise.
+    """
+    from .synthetic.writer import read_manifest
+
+    manifest = read_manifest(Path(data_root).expanduser())
+    split = (manifest or {}).get("split_fractions")
+    return EHRConfig(split_fractions=tuple(split)) if split else EHRConfig()
+
+
 def _source_fingerprint(manifest: dict) -> dict:
     return {name: (f["path"], f["bytes"]) for name, f in manifest["source"]["files"].items()}
 
@@ -55,9 +71,10 @@ def ensure_processed(
     """``output_dir/processed``: reused if built from the same files with the same config.
 
     ``config.duckdb`` (threads, memory cap, scratch folders) changes how fast the
-    folder is built, not what it holds, so it is not compared.
+    folder is built, not what it holds, so it is not compared. ``config=None`` means
+    :func:`default_ehr_config` of the data root.
     """
-    config = config or EHRConfig()
+    config = config or default_ehr_config(data_root)
     out = Path(output_dir) / "processed"
     if (out / "manifest.json").exists():
         ehr = ProcessedEHR(out)

@@ -117,3 +117,21 @@ def test_processed_is_rebuilt_when_an_output_setting_changes(synthetic_root, run
     assert calls == []
     wf.ensure_processed(synthetic_root, run_dir, EHRConfig(seed=1))
     assert len(calls) == 1 and calls[0].seed == 1
+
+
+def test_synthetic_root_declares_its_evaluation_split_and_real_roots_keep_the_benchmarks(
+    tmp_path,
+):
+    from medmod_lib.ehr.pipeline import EHRConfig
+    from medmod_lib.ehr.splits import DEFAULT_FRACTIONS
+    from medmod_lib.synthetic import generate
+    from medmod_lib.synthetic.generate import EVALUATION_SPLIT
+    from medmod_lib.workflow import default_ehr_config
+
+    root = generate(tmp_path / "syn", patients=5, seed=0, images=False, progress=False)
+    assert default_ehr_config(root).split_fractions == EVALUATION_SPLIT
+    assert EVALUATION_SPLIT[2] > EVALUATION_SPLIT[0] and sum(EVALUATION_SPLIT) == 1
+    real = tmp_path / "real"  # a MIMIC download has no kit manifest
+    real.mkdir()
+    assert default_ehr_config(real) == EHRConfig()
+    assert EHRConfig().split_fractions == DEFAULT_FRACTIONS == (0.7, 0.1, 0.2)

@@ -22,7 +22,7 @@ from .. import schema
 
 MANIFEST = "medmod_synthetic.json"
 GENERATOR = "medmod_lib.synthetic"
-FORMAT_VERSION = 3  # bump whenever the generated content changes (stale data is then regenerated)
+FORMAT_VERSION = 4  # bump whenever the generated content changes (stale data is then regenerated)
 MIMIC_IV_DIR = Path("mimiciv") / "3.1"
 MIMIC_CXR_DIR = Path("mimic-cxr-jpg") / "2.1.0"
 #: Top-level entries of a generated data root.
