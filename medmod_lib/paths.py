@@ -95,3 +95,53 @@ def mimic_cxr_root(root: str | Path | None = None) -> Path:
         MIMIC_CXR_VERSIONS,
         markers=("files", "mimic-cxr-2.0.0-metadata.csv.gz", "mimic-cxr-2.0.0-metadata.csv"),
     )
+
+
+_RELEASES = (("mimiciv", MIMIC_IV_VERSIONS), ("mimic-cxr-jpg", MIMIC_CXR_VERSIONS))
+
+
+def raw_folders(*roots: str | Path | None) -> list[Path]:
+    """Every raw-data folder related to ``roots`` (resolved): each root, the data root
+    above a release folder, and every MIMIC-IV / MIMIC-CXR-JPG release under a data root."""
+    names = {name for name, _ in _RELEASES}
+    bases: set[Path] = set()
+    for root in roots:
+        if root is None:
+            continue
+        r = Path(root).expanduser().resolve()
+        bases.add(r)
+        if r.parent.name in names:  # .../mimiciv/3.1
+            bases.add(r.parent.parent)
+        if r.name in names:  # .../mimiciv
+            bases.add(r.parent)
+    found = set(bases)
+    for base in bases:
+        for name, versions in _RELEASES:
+            if (base / name).is_dir():
+                found.add(base / name)
+                found.update(base / name / v for v in versions if (base / name / v).is_dir())
+    return sorted(found)
+
+
+def check_output_location(out: str | Path, *roots: str | Path | None) -> Path:
+    """Refuse an output folder that is, lies inside, or contains a raw-data folder.
+
+    Checked against the data root (``$MEDMOD_DATA_ROOT`` or the synthetic default) and
+    every folder of :func:`raw_folders` of ``roots``, before anything is read or written.
+
+    Returns:
+        ``out``, resolved.
+
+    Raises:
+        ValueError: naming the output and the raw folder, and the fix.
+    """
+    o = Path(out).expanduser().resolve()
+    for raw in raw_folders(data_root(), *roots):
+        if o == raw or raw in o.parents or o in raw.parents:
+            where = "inside" if raw in o.parents else ("the same as" if o == raw else "above")
+            raise ValueError(
+                f"Output folder {out} is {where} the raw-data folder {raw}; the kit never "
+                "writes inside raw data (PhysioNet downloads stay read-only). Choose an output "
+                f"folder outside it, e.g. under {OUTPUT_DIR_ENV} (default outputs/)."
+            )
+    return o

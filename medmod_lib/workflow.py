@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from . import paths
+from . import artifacts, paths
 from .ehr.pipeline import EHRConfig, prepare_ehr
 from .ehr.processed import ProcessedEHR
 from .linking import LinkConfig, LinkedData, MultimodalCollate, MultimodalDataset, link_cohorts
@@ -61,38 +61,44 @@ def default_ehr_config(data_root: str | Path) -> EHRConfig:
     return EHRConfig(split_fractions=tuple(split)) if split else EHRConfig()
 
 
-def _source_fingerprint(manifest: dict) -> dict:
-    return {name: (f["path"], f["bytes"]) for name, f in manifest["source"]["files"].items()}
-
-
 def ensure_processed(
     data_root: str | Path, output_dir: str | Path, config: EHRConfig | None = None
 ) -> ProcessedEHR:
     """``output_dir/processed``: reused if built from the same files with the same config.
 
-    ``config.duckdb`` (threads, memory cap, scratch folders) changes how fast the
-    folder is built, not what it holds, so it is not compared. ``config=None`` means
+    Reuse follows :mod:`medmod_lib.artifacts`: the content (SHA-256) of every table the
+    pipeline reads, the release folder and every output-changing field of ``config``
+    must match; ``config.duckdb`` (threads, memory cap, scratch folders) changes how fast
+    the folder is built, not what it holds, so it is not compared. The folder is built
+    in a temporary sibling and renamed into place when complete. ``config=None`` means
     :func:`default_ehr_config` of the data root.
     """
+    from .ehr.pipeline import input_files, output_settings
+    from .ehr.reader import MimicIVReader
+
     config = config or default_ehr_config(data_root)
     out = Path(output_dir) / "processed"
-    if (out / "manifest.json").exists():
-        ehr = ProcessedEHR(out)
-        wanted = json.loads(json.dumps(asdict(config), default=str))
-        stored = {k: v for k, v in ehr.manifest["parameters"].items() if k != "duckdb"}
-        try:
-            same_files = all(
-                Path(path).stat().st_size == size
-                for path, size in _source_fingerprint(ehr.manifest).values()
-            )
-        except OSError:
-            same_files = False
-        built_from = Path(ehr.manifest["source"]["mimic_iv"]).resolve()
-        from_here = built_from == paths.mimic_iv_root(data_root).resolve()
-        wanted.pop("duckdb")
-        if same_files and from_here and stored == wanted:
-            return ehr
-    return prepare_ehr(data_root, out, config)
+    reader = MimicIVReader(data_root, config.duckdb)
+    paths.check_output_location(out, data_root, reader.root)
+    return artifacts.get_or_build(
+        out,
+        kind="processed-ehr",
+        settings={"release": str(reader.root), **output_settings(config)},
+        inputs=input_files(reader, config),
+        build=lambda tmp: prepare_ehr(data_root, tmp, config),
+        load=ProcessedEHR,
+        markers=("manifest.json",),
+    )
+
+
+def cxr_input_files(data_root: str | Path) -> dict[str, Path]:
+    """The table files (``*.csv.gz``/``*.csv``) at the top of the MIMIC-CXR-JPG release."""
+    release = paths.mimic_cxr_root(data_root).resolve()
+    return {
+        p.name: p
+        for p in sorted(release.iterdir())
+        if p.is_file() and (p.name.endswith(".csv.gz") or p.name.endswith(".csv"))
+    }
 
 
 def ensure_linked(
@@ -101,18 +107,26 @@ def ensure_linked(
     output_dir: str | Path,
     config: LinkConfig | None = None,
 ) -> LinkedData:
-    """``output_dir/linked``: reused if linked from this EHR folder with the same config."""
+    """``output_dir/linked``: reused if linked from this EHR folder with the same config.
+
+    The fingerprint (:mod:`medmod_lib.artifacts`) covers ``config``, the processed
+    folder's own fingerprint and the content of the release's metadata and label files.
+    """
     config = config or LinkConfig()
     out = Path(output_dir) / "linked"
-    if (out / "linking.json").exists():
-        linked = LinkedData.load(out)
-        wanted = json.loads(json.dumps(asdict(config), default=str))
-        built_after_ehr = (out / "linking.json").stat().st_mtime >= (
-            ehr.root / "manifest.json"
-        ).stat().st_mtime
-        if built_after_ehr and {k: linked.config.get(k) for k in wanted} == wanted:
-            return linked
-    return link_cohorts(ehr, data_root, out=out, config=config)
+    release = paths.mimic_cxr_root(data_root).resolve()
+    paths.check_output_location(out, data_root, release)
+    settings = {"release": str(release), **json.loads(json.dumps(asdict(config), default=str))}
+    return artifacts.get_or_build(
+        out,
+        kind="linked",
+        settings=settings,
+        inputs=cxr_input_files(data_root),
+        upstream={"processed": artifacts.digest_of(ehr.root, "manifest.json")},
+        build=lambda tmp: link_cohorts(ehr, data_root, out=tmp, config=config),
+        load=LinkedData.load,
+        markers=("linking.json",),
+    )
 
 
 def ensure_image_cache(

@@ -165,6 +165,25 @@ def test_load_pretrained_rebuilds_the_best_weights(pairs, tmp_path):
         load_pretrained(tmp_path / "nowhere" / "best.pt")
 
 
+def test_random_like_is_the_same_architecture_untrained_and_seeded(pairs, tmp_path):
+    from medmod_lib.pretrain.linked import random_like
+
+    out = pretrain_dir(tmp_path, "vicreg", 1)
+    result = pretrain_linked(pairs, tiny_config("vicreg", seed=1), out_dir=out)
+    trained = load_pretrained(out).state_dict()
+    untrained = random_like(out, seed=1).state_dict()
+    assert untrained.keys() == trained.keys()
+    assert all(untrained[k].shape == v.shape for k, v in trained.items())
+    moved = [
+        k for k, v in trained.items() if v.is_floating_point() and not torch.equal(untrained[k], v)
+    ]
+    assert moved  # pretraining changed weights; random_like does not carry them
+    again = random_like(out / "best.pt", seed=1).state_dict()
+    for k, v in untrained.items():
+        torch.testing.assert_close(again[k], v)  # same seed, same initial weights
+    assert result.best_epoch is not None
+
+
 def test_ensure_pretrained_reuses_a_finished_run(synthetic_root, prepared, tmp_path, monkeypatch):
     out_root, *_ = prepared
     # the processed data/links/cache of the module fixture are reused from out_root
@@ -244,3 +263,34 @@ def test_pretrain_linked_monitor_can_be_chosen(pairs, tmp_path):
     assert read_settings(out)["monitor"] is None and last.best_epoch is None
     with pytest.raises(ValueError, match="monitor must be one of"):
         pretrain_linked(pairs, tiny_config("simclr", monitor="train_loss"), out_dir=None)
+
+
+def test_ensure_pretrained_never_reuses_a_killed_run(
+    synthetic_root, prepared, pairs, tmp_path, monkeypatch
+):
+    from medmod_lib.pretrain import linked as module
+
+    out_root, *_ = prepared
+    config = tiny_config(epochs=2, seed=5)
+    real = module.pretrain
+
+    def killed_after_training(*args, **kwargs):
+        real(*args, **kwargs)  # best.pt, last.pt and log.csv written, settings.json not yet
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "pretrain", killed_after_training)
+        with pytest.raises(KeyboardInterrupt):
+            ensure_pretrained(
+                out_root, "simclr", config, data_root=synthetic_root, seed=5, pairs=SMALL
+            )
+    folder = pretrain_dir(out_root, "simclr", 5)
+    assert not folder.exists() and not list(folder.parent.glob(".seed5*"))
+    path = ensure_pretrained(
+        out_root, "simclr", config, data_root=synthetic_root, seed=5, pairs=SMALL
+    )
+    assert read_settings(path)["finished"]
+    reference = pretrain_linked(pairs, config, out_dir=tmp_path / "reference")
+    loaded = load_pretrained(path).state_dict()
+    for k, v in reference.model.state_dict().items():
+        torch.testing.assert_close(loaded[k], v, msg=k)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from medmod_lib import workflow as wf
-from medmod_lib.ehr import DuckDBSettings, EHRConfig
+from medmod_lib.ehr import DuckDBSettings
 from medmod_lib.linking import LinkConfig
 
 
@@ -20,7 +22,10 @@ def test_processed_and_linked_are_reused(synthetic_root, run_dir):
     stamp = (ehr.root / "manifest.json").stat().st_mtime_ns
     assert wf.ensure_processed(synthetic_root, run_dir).root == ehr.root
     assert (ehr.root / "manifest.json").stat().st_mtime_ns == stamp  # not rebuilt
-    faster = EHRConfig(duckdb=DuckDBSettings(threads=1, chunk_directory=str(run_dir / "tmp")))
+    faster = replace(
+        wf.default_ehr_config(synthetic_root),
+        duckdb=DuckDBSettings(threads=1, chunk_directory=str(run_dir / "tmp")),
+    )
     wf.ensure_processed(synthetic_root, run_dir, faster)  # execution settings only: reused
     assert (ehr.root / "manifest.json").stat().st_mtime_ns == stamp
     linked = wf.ensure_linked(ehr, synthetic_root, run_dir)
@@ -112,11 +117,19 @@ def test_a_relative_data_root_is_reused_too(synthetic_root, run_dir, monkeypatch
 def test_processed_is_rebuilt_when_an_output_setting_changes(synthetic_root, run_dir, monkeypatch):
     wf.ensure_processed(synthetic_root, run_dir)
     calls = []
-    monkeypatch.setattr(wf, "prepare_ehr", lambda root, out, config: calls.append(config))
-    wf.ensure_processed(synthetic_root, run_dir, EHRConfig(duckdb=DuckDBSettings(threads=1)))
+
+    def fake(root, out, config):
+        calls.append(config)
+        raise RuntimeError("built")
+
+    monkeypatch.setattr(wf, "prepare_ehr", fake)
+    default = wf.default_ehr_config(synthetic_root)
+    wf.ensure_processed(synthetic_root, run_dir, replace(default, duckdb=DuckDBSettings(threads=1)))
     assert calls == []
-    wf.ensure_processed(synthetic_root, run_dir, EHRConfig(seed=1))
+    with pytest.raises(RuntimeError, match="built"):
+        wf.ensure_processed(synthetic_root, run_dir, replace(default, seed=1))
     assert len(calls) == 1 and calls[0].seed == 1
+    assert wf.ensure_processed(synthetic_root, run_dir).stays is not None  # old one intact
 
 
 def test_synthetic_root_declares_its_evaluation_split_and_real_roots_keep_the_benchmarks(

@@ -87,12 +87,23 @@ class EHRConfig:
 
 
 def _check_out(out: Path, raw: Path) -> None:
-    o, r = out.resolve(), raw.resolve()
-    if o == r or r in o.parents or o in r.parents:
-        raise ValueError(
-            f"Output folder {out} overlaps the raw-data folder {raw}; the kit never writes "
-            "inside raw data. Choose --out elsewhere (e.g. outputs/processed)."
-        )
+    from ..paths import check_output_location
+
+    check_output_location(out, raw)
+
+
+def input_files(reader: MimicIVReader, config: EHRConfig) -> dict[str, Path]:
+    """Table name -> file of every MIMIC-IV table the pipeline reads with ``config``."""
+    tables = ["patients", "admissions", "icustays", "chartevents", "d_items", "diagnoses_icd"]
+    tables += ["labevents"] if config.variables.use_labevents else []
+    return {t: reader.path(t) for t in tables}
+
+
+def output_settings(config: EHRConfig) -> dict:
+    """``config`` as JSON without what cannot change the folder (DuckDB threads, memory, scratch)."""
+    settings = json.loads(json.dumps(dataclasses.asdict(config), default=str))
+    settings.pop("duckdb")
+    return settings
 
 
 def _chunks(reader: MimicIVReader, stay_ids: np.ndarray, chunk_events: int) -> list[np.ndarray]:
@@ -200,10 +211,9 @@ def prepare_ehr(
     reader = MimicIVReader(mimic_iv_root, config.duckdb)
     _check_out(out, reader.root)
     out.mkdir(parents=True, exist_ok=True)
-    tables = ["patients", "admissions", "icustays", "chartevents", "d_items", "diagnoses_icd"]
-    tables += ["labevents"] if config.variables.use_labevents else []
     files = {
-        t: {"path": str(reader.path(t)), "bytes": reader.path(t).stat().st_size} for t in tables
+        t: {"path": str(p), "bytes": p.stat().st_size}
+        for t, p in input_files(reader, config).items()
     }
     try:
         stays, flow = build_cohort(reader, config.cohort, skips)

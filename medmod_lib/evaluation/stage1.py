@@ -11,7 +11,8 @@ fused model then scores *better* with its images removed.
 :func:`radiology_cxr_encoder` trains the stage-1 encoder on the training split of
 the radiology cohort (the subject split every cohort shares, so no validation or
 test subject is seen) and keeps it in ``<output_dir>/stage1/`` for notebooks 03
-and 04 to share; the file is reused while the settings match.
+and 04 to share, built atomically and reused while the settings, the linked cohorts
+and the image list match (:mod:`medmod_lib.artifacts`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from torch import nn
 
+from .. import artifacts
 from ..reference import Task
 from ..training.checkpoint import load_checkpoint, save_checkpoint
 from .fitting import ProtocolConfig
@@ -32,6 +34,8 @@ from .protocols import EncoderSpec, supervised
 
 #: Folder under ``output_dir`` with the stage-1 encoders.
 STAGE1_DIR = "stage1"
+#: The encoder's weights inside its folder ``STAGE1_DIR/radiology_cxr_<settings key>/``.
+ENCODER_FILE = "encoder.pt"
 #: Config fields that do not change the trained weights.
 _IGNORED = ("device", "progress", "num_workers", "n_boot", "bootstrap_seed")
 
@@ -93,45 +97,67 @@ def radiology_cxr_encoder(
     config = replace(config, epochs=epochs, patience=None)
     settings = _settings(encoders, config, image_size, max_samples)
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    file = Path(output_dir) / STAGE1_DIR / f"radiology_cxr_{key}.pt"
-    encoder = encoders.build()[1]
-    if file.is_file():
-        state = load_checkpoint(file)
-        encoder.load_state_dict(state["model"])
-        if verbose:
-            print(
-                f"stage 1: reusing {file.name} (test macro AUROC {state['test_auroc_macro']:.3f})"
-            )
-        return encoder
-    data = task_datasets(
-        linked,
-        None,
-        cache,
-        task=Task.RADIOLOGY,
-        mode="radiology",
-        image_size=image_size,
-        channels=encoders.cxr_in_channels,
-        max_samples=max_samples,
-        seed=config.seed,
-    )
-    result = supervised(data, "cxr_only", encoders=encoders, config=config)
-    value = float(result.rows.set_index("metric").loc["auroc_macro", "value"])
-    encoder.load_state_dict(result.model.cxr_encoder.state_dict())
-    save_checkpoint(
-        file,
-        {
-            "model": encoder.state_dict(),
-            "settings": json.dumps(settings),
-            "best_epoch": result.best_epoch,
-            "test_auroc_macro": value,
-        },
-    )
-    if verbose:
-        print(
-            f"stage 1: X-ray encoder trained on the radiology labels of {len(data.train)} "
-            f"training films, best epoch {result.best_epoch}, test macro AUROC {value:.3f}"
+    folder = Path(output_dir) / STAGE1_DIR / f"radiology_cxr_{key}"
+    trained: dict[str, Any] = {}
+
+    def build(tmp: Path) -> None:
+        data = task_datasets(
+            linked,
+            None,
+            cache,
+            task=Task.RADIOLOGY,
+            mode="radiology",
+            image_size=image_size,
+            channels=encoders.cxr_in_channels,
+            max_samples=max_samples,
+            seed=config.seed,
         )
+        result = supervised(data, "cxr_only", encoders=encoders, config=config)
+        value = float(result.rows.set_index("metric").loc["auroc_macro", "value"])
+        save_checkpoint(
+            tmp / ENCODER_FILE,
+            {
+                "model": result.model.cxr_encoder.state_dict(),
+                "settings": json.dumps(settings),
+                "best_epoch": result.best_epoch,
+                "test_auroc_macro": value,
+            },
+        )
+        trained.update(films=len(data.train), best_epoch=result.best_epoch)
+
+    artifacts.get_or_build(
+        folder,
+        kind="stage1-cxr-encoder",
+        settings=settings,
+        upstream=_upstream(linked, cache),
+        build=build,
+        load=Path,
+        markers=(ENCODER_FILE,),
+    )
+    state = load_checkpoint(folder / ENCODER_FILE)
+    encoder = encoders.build()[1]
+    encoder.load_state_dict(state["model"])
+    if verbose and trained:
+        print(
+            f"stage 1: X-ray encoder trained on the radiology labels of {trained['films']} "
+            f"training films, best epoch {trained['best_epoch']}, "
+            f"test macro AUROC {state['test_auroc_macro']:.3f}"
+        )
+    elif verbose:
+        print(f"stage 1: reusing {folder.name} (test macro AUROC {state['test_auroc_macro']:.3f})")
     return encoder
+
+
+def _upstream(linked: Any, cache: Any) -> dict[str, str]:
+    """Fingerprints of the linked cohorts and the image cache the encoder is trained on."""
+    upstream = {}
+    root = getattr(linked, "root", None)
+    if root is not None:
+        upstream["linked"] = artifacts.digest_of(root, "linking.json")
+    cache_dir = getattr(cache, "cache_dir", None)
+    if cache_dir is not None:  # the image list and size; shards are checked by the cache
+        upstream["image_cache"] = artifacts.digest_of(cache_dir, "plan.json")
+    return upstream
 
 
 def ehr_first(names: Sequence[str]) -> list[str]:

@@ -456,8 +456,11 @@ def ensure_pretrained(
     Reuse rules: with ``config=None`` any finished run of ``method`` and ``seed`` in
     ``output_dir`` is reused (what notebooks 03/04/06 want: 02's checkpoint); otherwise
     the stored settings must equal ``config`` (ignoring device, progress, workers) and
-    ``pairs``. An unfinished run with the same settings is resumed. A run with other
-    settings is replaced (its files are overwritten, with a message).
+    ``pairs``. Either way a run stamped with the fingerprints of other linked cohorts or
+    another image list (:mod:`medmod_lib.artifacts`) is stale. A run is built in a
+    temporary sibling folder and renamed into place when finished, so a killed run is
+    never reused: it starts again (an unfinished run of notebook 02 is run again with its
+    stored settings). A run with other settings is replaced, with a message.
 
     Args:
         output_dir: the run's shared folder (``ctx.output_dir``).
@@ -471,36 +474,53 @@ def ensure_pretrained(
     Returns:
         Path of ``best.pt``.
     """
-    from .. import workflow
+    from .. import artifacts, workflow
 
     if config is not None and config.method != method:
         raise ValueError(f"config.method={config.method!r} but method={method!r}.")
     out = pretrain_dir(output_dir, method, seed)
     wanted = config or PretrainConfig(method=method, seed=seed)
     pairs_settings = pairs or PairData(sample_seed=seed)
-    if (out / SETTINGS_FILE).is_file() and (out / BEST).is_file() and not force:
-        stored = read_settings(out)
-        same = config is None or (
-            _comparable(stored["pretrain"]) == _comparable(wanted.to_dict())
-            and _same_data(stored["data"], pairs_settings)
-        )
-        if same and stored.get("finished"):
-            return out / BEST
-        if same and config is None:  # resume the stored run as it was configured
-            wanted = PretrainConfig.from_dict(stored["pretrain"])
-            pairs_settings = PairData(**stored["data"])
-        elif not same:
-            print(f"ensure_pretrained: {out} holds a run with other settings; replacing it.")
-            force = True
-    if force:
-        for name in (LAST, BEST, SETTINGS_FILE, "log.csv"):
-            (out / name).unlink(missing_ok=True)
     root = workflow.ensure_data(data_root)
     ehr = workflow.ensure_processed(root, output_dir)
     linked = workflow.ensure_linked(ehr, root, output_dir)
     cache = workflow.ensure_image_cache(root, output_dir, progress=wanted.progress)
+    upstream = {
+        "linked": artifacts.digest_of(linked.root, "linking.json"),
+        "image_cache": artifacts.digest_of(cache.cache_dir, "plan.json"),
+    }
+    if (out / SETTINGS_FILE).is_file() and (out / BEST).is_file() and not force:
+        stored = read_settings(out)
+        stamp = artifacts.read_stamp(out)
+        fresh = stamp is None or stamp.get("upstream") == upstream  # unstamped: notebook 02's
+        same = config is None or (
+            _comparable(stored["pretrain"]) == _comparable(wanted.to_dict())
+            and _same_data(stored["data"], pairs_settings)
+        )
+        if same and fresh and stored.get("finished"):
+            return out / BEST
+        if same and config is None:  # run the stored run again as it was configured
+            wanted = PretrainConfig.from_dict(stored["pretrain"])
+            pairs_settings = PairData(**stored["data"])
+        if not same or not fresh:
+            print(
+                f"ensure_pretrained: {out} holds a run with other settings or data; replacing it."
+            )
     data = linked_pairs(linked, ehr, cache, pairs_settings)
-    pretrain_linked(data, wanted, out_dir=out)
+    artifacts.get_or_build(
+        out,
+        kind="pretrain",
+        settings={
+            "pretrain": _comparable(wanted.to_dict()),
+            "data": _plain(pairs_settings),
+            "features": "both",
+        },
+        upstream=upstream,
+        build=lambda tmp: pretrain_linked(data, wanted, out_dir=tmp),
+        load=Path,
+        force=True,
+        markers=(SETTINGS_FILE, BEST, LAST),
+    )
     return out / BEST
 
 

@@ -28,7 +28,7 @@ def test_stage1_encoder_is_trained_once_then_reused(prepared, capsys):
     out, linked, cache = prepared
     kw = dict(encoders=SPEC, epochs=1, image_size=32, max_samples=24)
     first = radiology_cxr_encoder(linked, cache, out, config=_config(), **kw)
-    files = list((out / "stage1").glob("radiology_cxr_*.pt"))
+    files = list((out / "stage1").glob("radiology_cxr_*/encoder.pt"))
     assert len(files) == 1
     assert "trained on the radiology labels of 24 training films" in capsys.readouterr().out
     mtime = files[0].stat().st_mtime_ns
@@ -42,7 +42,7 @@ def test_stage1_encoder_is_trained_once_then_reused(prepared, capsys):
     assert any(not torch.equal(fresh[k], v) for k, v in again.state_dict().items())
     # other training settings: another file, not the reused one
     radiology_cxr_encoder(linked, cache, out, config=_config(lr=3e-3), **kw)
-    assert len(list((out / "stage1").glob("radiology_cxr_*.pt"))) == 2
+    assert len(list((out / "stage1").glob("radiology_cxr_*/encoder.pt"))) == 2
 
 
 def test_zero_stage1_epochs_means_no_stage1(prepared, tmp_path):
@@ -52,3 +52,22 @@ def test_zero_stage1_epochs_means_no_stage1(prepared, tmp_path):
     assert not (tmp_path / "stage1").exists()  # nothing trained, nothing written
     with pytest.raises(ValueError, match="must be >= 0"):
         radiology_cxr_encoder(linked, cache, tmp_path, epochs=-1, **kw)
+
+
+def test_an_interrupted_stage1_is_not_reused(prepared, tmp_path, monkeypatch, capsys):
+    from medmod_lib.evaluation import stage1
+
+    _, linked, cache = prepared
+    kw = dict(encoders=SPEC, epochs=1, image_size=32, max_samples=16, config=_config())
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(stage1, "save_checkpoint", killed)
+        with pytest.raises(KeyboardInterrupt):
+            radiology_cxr_encoder(linked, cache, tmp_path, **kw)
+    assert list((tmp_path / "stage1").iterdir()) == []  # nothing half-written left
+    capsys.readouterr()
+    radiology_cxr_encoder(linked, cache, tmp_path, **kw)
+    assert "trained on the radiology labels" in capsys.readouterr().out
