@@ -3,7 +3,7 @@ mimic3-benchmarks or MedFuse layout, and import such a folder back.
 
 * :func:`export_processed` (``python -m medmod_lib.export``): per-task episode CSVs,
   listfiles, ``root/all_stays.csv``, normalizer states and MedFuse's CXR files.
-* :func:`import_benchmark` (``python -m medmod_lib.export import``): an existing
+* :func:`import_benchmark` (``python -m medmod_lib.export.importer``): an existing
   mimic3-benchmarks / MedFuse folder as the kit's task samples and hourly inputs.
 
 The file contracts are in :mod:`medmod_lib.export.layout`; the data card

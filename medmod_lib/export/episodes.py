@@ -65,12 +65,19 @@ def _stay_runs(
         ids = batch.column("stay_id").to_numpy().astype(np.int64)
         hours = batch.column("Hours").to_numpy().astype(np.float64)
         lines = _format_batch(batch, channels)
+        if np.any((np.diff(ids) == 0) & (np.diff(hours) < 0)):
+            raise ValueError(
+                f"{path}: the rows of a stay are not sorted by Hours; re-run "
+                "`python -m medmod_lib.prepare`."
+            )
         cuts = np.flatnonzero(np.diff(ids)) + 1
         starts = np.r_[0, cuts]
         ends = np.r_[cuts, len(ids)]
         for a, b in zip(starts, ends, strict=True):
             sid = int(ids[a])
             if pending is not None and pending[0] == sid:
+                if hours[a] < pending[1][-1][-1]:
+                    raise ValueError(f"{path}: the rows of stay {sid} are not sorted by Hours")
                 pending[1].append(hours[a:b])
                 pending[2].extend(lines[a:b])
                 continue
@@ -124,11 +131,6 @@ def write_episodes(
         if not todo:
             continue
         seen.add(sid)
-        if np.any(np.diff(hours) < 0):
-            raise ValueError(
-                f"{timeseries}: the rows of stay {sid} are not sorted by Hours; re-run "
-                "`python -m medmod_lib.prepare`."
-            )
         lo = int(np.searchsorted(hours, -EPS, side="right"))
         for target in todo:
             hi = int(np.searchsorted(hours, target.end + EPS, side="left"))

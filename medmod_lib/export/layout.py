@@ -48,6 +48,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import reference
 from ..reference import Task
@@ -127,10 +129,12 @@ def write_listfile(path: Path, frame: pd.DataFrame) -> None:
     if any("," in c for c in frame.columns) or frame["stay"].str.contains(",").any():
         raise ValueError(f"{path}: a listfile name contains a comma; the readers split on ','")
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = frame.iloc[:, 0].str.cat(frame.iloc[:, 1:], sep=",") if len(frame) else []
+    cols = [pa.array(frame[c].to_numpy(dtype=object), pa.string()) for c in frame.columns]
+    body = pc.binary_join_element_wise(*cols, ",").to_pylist() if len(frame) else []
     with open(path, "w", newline="\n") as f:
         f.write(",".join(frame.columns) + "\n")
-        f.writelines(line + "\n" for line in body)
+        if body:
+            f.write("\n".join(body) + "\n")
 
 
 def check_out(out: Path, forbidden: dict[str, Path]) -> None:

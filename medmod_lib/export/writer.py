@@ -142,21 +142,23 @@ def export_processed(
 
     stays = ehr.stays
     names = episode_names(stays)
-    los_h = pd.Series(stays["los"].to_numpy() * 24.0, index=stays["stay_id"].to_numpy())
-    split_of = pd.Series(stays["split"].to_numpy(), index=stays["stay_id"].to_numpy())
+    ids = stays["stay_id"].to_numpy().tolist()
+    los_h = dict(zip(ids, (stays["los"].to_numpy() * 24.0).tolist(), strict=True))
+    split_of = dict(zip(ids, stays["split"].tolist(), strict=True))
+    name_of = names.to_dict()
     result = ExportResult(out=str(out), flavour=flavour, source=str(ehr.root))
     targets: dict[int, list[Target]] = {}
     for task in chosen:
         samples = ehr.samples(task)
-        samples = samples.assign(stay=samples["stay_id"].map(names).to_numpy())
+        samples = samples.assign(stay=samples["stay_id"].map(name_of).to_numpy())
         samples = samples.sort_values(["stay", "period_length"], kind="stable")
         for folder in ("train", "test"):
             (out / task.value / folder).mkdir(parents=True, exist_ok=True)
-        for sid in samples["stay_id"].unique():
-            folder = FOLDER_OF_SPLIT[split_of[sid]]
-            end = IHM_HOURS if task == Task.IN_HOSPITAL_MORTALITY else float(los_h[sid])
-            path = out / task.value / folder / names[sid]
-            targets.setdefault(int(sid), []).append(Target(path, end))
+        folders = {f: out / task.value / f for f in ("train", "test")}
+        for sid in samples["stay_id"].unique().tolist():
+            end = IHM_HOURS if task == Task.IN_HOSPITAL_MORTALITY else los_h[sid]
+            path = folders[FOLDER_OF_SPLIT[split_of[sid]]] / name_of[sid]
+            targets.setdefault(sid, []).append(Target(path, end))
         frames = {s: listfile_frame(task, samples[samples["split"] == s], flavour) for s in SPLITS}
         for split, frame in frames.items():
             write_listfile(out / task.value / f"{split}_listfile.csv", frame)

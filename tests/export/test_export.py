@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import benchmark_contracts as ext  # noqa: E402
 
-from medmod_lib import reference, workflow  # noqa: E402
+from medmod_lib import reference  # noqa: E402
 from medmod_lib.ehr.discretizer import Discretizer, Normalizer, n_bins_for  # noqa: E402
 from medmod_lib.export import export_processed, listfile_header  # noqa: E402
 from medmod_lib.export.__main__ import main as export_main  # noqa: E402
@@ -23,28 +23,7 @@ from medmod_lib.export.extras import MEDFUSE_HEADER_FILE  # noqa: E402
 SPLITS = ("train", "val", "test")
 FULL_TASKS = ("in-hospital-mortality", "phenotyping")
 HOURLY_TASKS = ("decompensation", "length-of-stay")
-HOURLY_SAMPLE = 40
-
-
-@pytest.fixture(scope="module")
-def kit(synthetic_root, tmp_path_factory):
-    """``(processed EHR, linked cohorts)`` of the session dataset."""
-    out = tmp_path_factory.mktemp("export-kit")
-    ehr = workflow.ensure_processed(synthetic_root, out)
-    linked = workflow.ensure_linked(ehr, synthetic_root, out)
-    return ehr, linked
-
-
-@pytest.fixture(scope="module")
-def exports(kit, synthetic_root, tmp_path_factory):
-    ehr, _ = kit
-    base = tmp_path_factory.mktemp("exports")
-    return {
-        flavour: export_processed(
-            ehr.root, base / flavour, flavour=flavour, cxr_root=synthetic_root, progress=False
-        )
-        for flavour in ("medfuse", "mimic3-benchmarks")
-    }
+HOURLY_SAMPLE = 25
 
 
 def _frame(x: np.ndarray, header: list[str]) -> pd.DataFrame:
@@ -116,8 +95,11 @@ def test_mimic3_readers_read_hourly_sample(kit, exports, task):
 
 @pytest.mark.parametrize("task", FULL_TASKS + HOURLY_TASKS)
 def test_medfuse_dataset_reads_the_export(kit, exports, task):
+    """Every row is read and its labels and window end checked; the episodes are the
+    mimic3-benchmarks export's files byte for byte (discretized in full above), and a
+    sample is discretized again here."""
     ehr, _ = kit
-    root = exports["medfuse"].out
+    root, other = exports["medfuse"].out, Path(exports["mimic3-benchmarks"].out)
     rng = np.random.default_rng(1)
     for split in SPLITS:
         classes, rows = ext.medfuse_listfile(root, task, split)
@@ -127,14 +109,20 @@ def test_medfuse_dataset_reads_the_export(kit, exports, task):
         assert classes == expected_classes
         if task in HOURLY_TASKS:
             rows = [rows[i] for i in rng.choice(len(rows), min(HOURLY_SAMPLE, len(rows)), False)]
+        check = set(rng.choice(len(rows), min(HOURLY_SAMPLE, len(rows)), replace=False))
         kit_rows = samples.set_index(["stay_id", samples["period_length"].round(6)])
-        for row in rows:
+        for i, row in enumerate(rows):
             r = ext.medfuse_read(root, task, split, row)
             sid = int(r["stay_id"])
-            _check_inputs(ehr, sid, r["X"], r["header"], r["end"])
             key = (sid, round(float(row[1]), 6)) if task != "in-hospital-mortality" else None
             want = kit_rows.loc[key] if key else samples.set_index("stay_id").loc[sid]
             assert r["labels"] == pytest.approx(want[classes].astype(float).tolist(), abs=5e-7)
+            assert r["end"] == pytest.approx(want["period_length"], abs=5e-7)
+            folder = ext.TASK_DIRS[split]
+            same = (other / task / folder / row[0]).read_bytes()
+            assert (Path(root) / task / folder / row[0]).read_bytes() == same
+            if i in check:
+                _check_inputs(ehr, sid, r["X"], r["header"], r["end"])
 
 
 @pytest.mark.parametrize("task", FULL_TASKS)
