@@ -202,6 +202,7 @@ def get_or_build(
     upstream: Mapping[str, str] | None = None,
     force: bool = False,
     markers: tuple[str, ...] = (),
+    keep: tuple[str, ...] = (),
 ) -> T:
     """Reuse the artifact at ``out`` if its fingerprint matches, else build it atomically.
 
@@ -217,6 +218,8 @@ def get_or_build(
         force: build even when the stamp matches.
         markers: files that show an existing, unstamped ``out`` is an earlier build of
             this artifact (e.g. ``manifest.json``), so it may be replaced.
+        keep: glob patterns of entries of an old ``out`` that outlive a rebuild (moved
+            into the new folder: e.g. an image cache kept inside a processed folder).
 
     Returns:
         ``load(out)``.
@@ -250,7 +253,7 @@ def get_or_build(
             "digest": fingerprint(kind, settings, records, upstream),
         }
         (tmp / STAMP).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
-        _swap(tmp, out, token)
+        _swap(tmp, out, token, keep)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -273,9 +276,14 @@ def _check_replaceable(out: Path, kind: str, markers: tuple[str, ...]) -> None:
     )
 
 
-def _swap(tmp: Path, out: Path, token: str) -> None:
+def _swap(tmp: Path, out: Path, token: str, keep: tuple[str, ...] = ()) -> None:
     """Rename ``tmp`` to ``out``; the previous ``out`` is moved aside, then deleted."""
     old = None
+    if out.is_dir() and not out.is_symlink():
+        for pattern in keep:
+            for entry in sorted(out.glob(pattern)):
+                if entry.name != STAMP and not (tmp / entry.name).exists():
+                    os.replace(entry, tmp / entry.name)
     if out.exists() or out.is_symlink():
         old = out.parent / f".{out.name}{_OLD}{token}"
         os.replace(out, old)

@@ -23,7 +23,7 @@ from .ehr.processed import ProcessedEHR
 from .ehr.reader import DuckDBSettings
 from .ehr.tasks import EHR_TASKS
 from .ehr.variables import VariableConfig
-from .paths import mimic_cxr_root
+from .paths import check_output_location, mimic_cxr_root
 from .reference import PHENOTYPE_MAPS
 
 __all__ = ["EHRConfig", "main", "prepare", "prepare_ehr"]
@@ -38,16 +38,25 @@ def prepare(
     cache: bool = False,
     cache_size: int = 256,
 ) -> ProcessedEHR:
-    """EHR pipeline; with ``mimic_cxr`` also the linked cohorts (and the image cache)."""
+    """EHR pipeline; with ``mimic_cxr`` also the linked cohorts (and the image cache).
+
+    ``out`` is checked against every raw-data folder first; it is built in a temporary
+    sibling and renamed into place (reused when current, :mod:`medmod_lib.artifacts`),
+    keeping an image cache and links from an earlier run (the links are rebuilt when
+    stale).
+    """
+    from . import workflow
+
+    check_output_location(out, mimic_iv, mimic_cxr)
+    if cache and cache_size < 8:
+        raise ValueError(f"--cache-size must be at least 8 pixels, got {cache_size}")
     config = config or EHRConfig()
-    ehr = prepare_ehr(mimic_iv, out, config)
+    ehr = workflow.build_processed(mimic_iv, out, config, keep=("linked", "cxr_cache_*"))
     if mimic_cxr is not None:
-        from .linking import LinkConfig, link_cohorts
+        from .linking import LinkConfig
 
         cxr_root = mimic_cxr_root(mimic_cxr)
-        linked = link_cohorts(
-            ehr, cxr_root, out=Path(out) / "linked", config=LinkConfig(seed=config.seed)
-        )
+        linked = workflow.ensure_linked(ehr, cxr_root, out, LinkConfig(seed=config.seed))
         print(f"Linked cohorts in {linked.root}:")
         print(linked.sizes().to_string())
         if cache:

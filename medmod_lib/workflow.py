@@ -66,18 +66,35 @@ def ensure_processed(
 ) -> ProcessedEHR:
     """``output_dir/processed``: reused if built from the same files with the same config.
 
-    Reuse follows :mod:`medmod_lib.artifacts`: the content (SHA-256) of every table the
-    pipeline reads, the release folder and every output-changing field of ``config``
-    must match; ``config.duckdb`` (threads, memory cap, scratch folders) changes how fast
-    the folder is built, not what it holds, so it is not compared. The folder is built
-    in a temporary sibling and renamed into place when complete. ``config=None`` means
+    Reuse follows :mod:`medmod_lib.artifacts` (see :func:`build_processed`);
+    ``config.duckdb`` (threads, memory cap, scratch folders) changes how fast the
+    folder is built, not what it holds, so it is not compared. ``config=None`` means
     :func:`default_ehr_config` of the data root.
+    """
+    config = config or default_ehr_config(data_root)
+    return build_processed(data_root, Path(output_dir) / "processed", config)
+
+
+def build_processed(
+    data_root: str | Path,
+    out: str | Path,
+    config: EHRConfig,
+    *,
+    force: bool = False,
+    keep: tuple[str, ...] = (),
+) -> ProcessedEHR:
+    """The processed EHR folder ``out``: reused when current, else built atomically.
+
+    Current means (:mod:`medmod_lib.artifacts`): the content (SHA-256) of every table the
+    pipeline reads, the release folder and every output-changing field of ``config``
+    match its stamp. The folder is built in a temporary sibling and renamed into place
+    when complete; ``keep`` names entries of the old folder moved into the new one.
     """
     from .ehr.pipeline import input_files, output_settings
     from .ehr.reader import MimicIVReader
 
-    config = config or default_ehr_config(data_root)
-    out = Path(output_dir) / "processed"
+    out = Path(out)
+    paths.check_output_location(out, data_root)
     reader = MimicIVReader(data_root, config.duckdb)
     paths.check_output_location(out, data_root, reader.root)
     return artifacts.get_or_build(
@@ -88,6 +105,8 @@ def ensure_processed(
         build=lambda tmp: prepare_ehr(data_root, tmp, config),
         load=ProcessedEHR,
         markers=("manifest.json",),
+        force=force,
+        keep=keep,
     )
 
 

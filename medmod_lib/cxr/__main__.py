@@ -33,11 +33,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     parser.add_argument("--retry-failed", action="store_true", help="retry missing/corrupt images")
     args = parser.parse_args(argv)
+    from ..paths import check_output_location
 
+    out = args.out or default_cache_dir(args.size)
+    check_output_location(out, args.root)  # before anything is read
     images = load_metadata(args.root, views=args.views) if args.views else None
     report = build_cache(
         args.root,
-        args.out or default_cache_dir(args.size),
+        out,
         images=images,
         size=args.size,
         workers=args.workers,

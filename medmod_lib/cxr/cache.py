@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..paths import mimic_cxr_root, output_root
+from ..paths import check_output_location, mimic_cxr_root, output_root
 from .decode import build_shard, center_crop_box, decode_resized, resized_shape
 
 __all__ = [
@@ -173,11 +173,7 @@ def build_cache(
     root = mimic_cxr_root(cxr_root).resolve()
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(size)
     cache_dir = cache_dir.expanduser().resolve()
-    if cache_dir == root or root in cache_dir.parents:
-        raise ValueError(
-            f"cache_dir {cache_dir} is inside the raw-data folder {root}; use e.g. "
-            f"{default_cache_dir(size)}"
-        )
+    check_output_location(cache_dir, cxr_root, root)
     if size < 8 or shard_size < 1:
         raise ValueError(f"size must be >= 8 and shard_size >= 1, got {size}, {shard_size}")
     index = _plan(root, dicom_ids, images)

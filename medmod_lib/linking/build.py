@@ -137,8 +137,10 @@ def link_cohorts(
         figure: also save ``flow.png``.
     """
     from .. import cxr  # lazily: keeps torch-free imports light
+    from ..paths import check_output_location
 
     config = config or LinkConfig()
+    check_output_location(out, cxr_root)
     ehr = ehr if isinstance(ehr, ProcessedEHR) else ProcessedEHR(ehr)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
