@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import schema
 from .reader import MimicIVReader, SkipLog
 
 STAY_COLUMNS = [
@@ -116,7 +117,7 @@ def build_cohort(
     """
     config = config or CohortConfig()
     skips = skips if skips is not None else SkipLog()
-    icu = reader.table("icustays", skips=skips)
+    icu = reader.table("icustays", schema.columns("icustays"), skips=skips)
     icu = _dedupe(icu, "stay_id", "icustays", reader.path("icustays"), skips)
     adm = reader.table(
         "admissions",

@@ -216,6 +216,8 @@ def prepare_ehr(
         for t, p in input_files(reader, config).items()
     }
     try:
+        for table in ("icustays", "chartevents"):  # an empty one would pass silently
+            reader.require_rows(table)
         stays, flow = build_cohort(reader, config.cohort, skips)
         splits = assign_splits(stays["subject_id"], config.seed, config.split_fractions)
         stays = stays.merge(splits, on="subject_id", how="left")

@@ -92,13 +92,20 @@ class DuckDBSettings:
 
 
 def _header(path: Path) -> list[str]:
+    return _head(path)[0]
+
+
+def _head(path: Path) -> tuple[list[str], bool]:
+    """The header's column names (a UTF-8 byte-order mark dropped) and whether a data row follows."""
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
             line = fh.readline()
+            rows = any(row.strip() for row in (fh.readline(), fh.readline()))
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise MimicSchemaError(f"Cannot read the header of {path}: {err}") from err
-    return [c.strip().strip('"') for c in line.rstrip("\r\n").split(",")] if line else []
+    cols = [c.strip().strip('"') for c in line.rstrip("\r\n").split(",")] if line else []
+    return cols, rows
 
 
 def into_sql(target: str, *, append: bool) -> str:
@@ -173,6 +180,17 @@ class MimicIVReader:
                 "is the unmodified PhysioNet table (v1.0 files use other names)."
             )
         return cols
+
+    def require_rows(self, table: str) -> None:
+        """Raise if ``table``'s file holds a header but no data row (e.g. a failed download)."""
+        path = self.path(table)
+        cols, rows = _head(path)
+        if not rows:
+            raise MimicSchemaError(
+                f"{path} has no data rows (header: {cols or 'none'}). A MIMIC-IV {table} is "
+                "never empty: the download or extraction was probably cut short; download "
+                "the file again from PhysioNet."
+            )
 
     def scan(self, table: str, required: list[str], path: Path | None = None) -> str:
         """SQL for a typed ``read_csv`` scan of ``table`` (use in a ``FROM`` clause).

@@ -116,3 +116,47 @@ def test_unparseable_intime_is_a_counted_skip(tmp_path):
     assert out["stay_id"].tolist() == [30_000_001]
     assert skips.counts["icustays: unparseable intime (set to missing)"] == 1
     assert skips.counts["icustays: missing/unparseable intime or outtime, or outtime < intime"] == 1
+
+
+def _rename(path, old: str, new: str, bom: bool = False) -> None:
+    frame = pd.read_csv(path).rename(columns={old: new})
+    if bom:
+        import gzip
+
+        path.write_bytes(gzip.compress(("\ufeff" + frame.to_csv(index=False)).encode()))
+    else:
+        frame.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    "table, column",
+    [
+        ("icustays", "intime"),
+        ("icustays", "los"),
+        ("icustays", "stay_id"),
+        ("icustays", "first_careunit"),
+        ("patients", "anchor_age"),
+        ("admissions", "dischtime"),
+    ],
+)
+def test_a_renamed_column_is_named_with_the_file_and_what_was_found(tmp_path, table, column):
+    """Issue #20: a renamed icustays column gave a bare KeyError."""
+    root = write_release(tmp_path, [stay(1), stay(2)])
+    path = next(root.glob(f"mimiciv/3.1/*/{table}.csv.gz"))
+    _rename(path, column, f"my_{column}")
+    with pytest.raises(Exception) as err:
+        build_cohort(MimicIVReader(root), CohortConfig(), SkipLog())
+    message = str(err.value)
+    assert not isinstance(err.value, KeyError)
+    assert str(path) in message and f"['{column}']" in message and f"my_{column}" in message
+
+
+def test_a_byte_order_mark_before_the_icustays_header_is_accepted(tmp_path):
+    plain = write_release(tmp_path / "plain", [stay(1), stay(2)])
+    root = write_release(tmp_path / "bom", [stay(1), stay(2)])
+    path = next(root.glob("mimiciv/3.1/icu/icustays.csv.gz"))
+    _rename(path, "subject_id", "subject_id", bom=True)
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    stays, _ = build_cohort(MimicIVReader(root), CohortConfig(), SkipLog())
+    expected, _ = build_cohort(MimicIVReader(plain), CohortConfig(), SkipLog())
+    pd.testing.assert_frame_equal(stays, expected)

@@ -12,6 +12,7 @@ from mimic_tables import chart, lab, stay, write_release
 from medmod_lib import reference
 from medmod_lib.ehr import EHRConfig, ProcessedEHR, prepare_ehr
 from medmod_lib.ehr.discretizer import Discretizer
+from medmod_lib.ehr.reader import MimicSchemaError
 
 DIAG = [dict(subject_id=10_000_001, hadm_id=20_000_001, seq_num=1, icd_code="4019", icd_version=9)]
 
@@ -244,3 +245,12 @@ def test_stays_record_their_event_counts(processed):
     assert (stays.drop(index=30_000_009)["n_events"] >= 6).all()
     ph = set(processed.samples("phenotyping")["stay_id"])
     assert ph == set(stays.index[stays["n_events"] > 0])
+
+
+def test_a_chartevents_without_rows_is_an_error_naming_the_file(tmp_path):
+    """Issue #20: a header-only chartevents gave rc 0 and 14 of 17 channels empty."""
+    stays, rows, labs = _population()
+    root = write_release(tmp_path / "raw", stays, [], labs)
+    with pytest.raises(MimicSchemaError, match=r"chartevents\.csv\.gz has no data rows"):
+        prepare_ehr(root, tmp_path / "out")
+    assert not (tmp_path / "out" / "manifest.json").exists()
