@@ -43,6 +43,7 @@ from ..ehr.listfiles import write_listfiles
 from ..ehr.processed import ProcessedEHR
 from ..ehr.tasks import los_bucket
 from ..ehr.windows import long_events
+from ..paths import check_output_location
 from ..reference import Task
 from .layout import EPS, EXPORT_TASKS, FOLDER_OF_SPLIT, IHM_HOURS, check_out, episode_header
 
@@ -174,6 +175,13 @@ def import_benchmark(
     """
     folder, out = Path(folder), Path(out)
     check_out(out, {"benchmark folder": folder})
+    check_output_location(out)
+    if out.is_dir() and any(out.iterdir()):
+        manifest = out / "manifest.json"
+        if not manifest.is_file() or not json.loads(manifest.read_text())["source"].get("imported"):
+            raise ValueError(
+                f"--out {out} is not empty and is not an earlier import; choose a new folder."
+            )
     chosen = (
         [Task.parse(t) for t in tasks]
         if tasks

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..ehr.listfiles import episode_names
 from ..ehr.processed import ProcessedEHR
+from ..paths import check_output_location, mimic_cxr_root
 from ..reference import Task
 from . import extras
 from .episodes import Target, write_episodes
@@ -79,22 +80,11 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _raw_folders(ehr: ProcessedEHR, cxr_root: Path | None) -> dict[str, Path]:
-    """The processed folder and the raw releases (with their ``mimiciv`` /
-    ``mimic-cxr-jpg`` parent folders, which hold only releases)."""
-    folders = {"processed folder": ehr.root}
-    releases = {
-        "MIMIC-IV": ehr.manifest.get("source", {}).get("mimic_iv"),
-        "MIMIC-CXR-JPG": cxr_root,
-    }
-    for name, release in releases.items():
-        if not release:
-            continue
-        release = Path(release)
-        parent = release.parent
-        top = parent if parent.name in ("mimiciv", "mimic-cxr-jpg") else release
-        folders[f"raw {name} folder"] = top
-    return folders
+def _check_out(out: Path, ehr: ProcessedEHR, cxr_root: Path | None) -> None:
+    """Refuse an ``out`` that overlaps the processed folder or any raw-data folder (the data
+    root, the MIMIC-IV release the folder was built from, the CXR release)."""
+    check_out(out, {"processed folder": ehr.root})
+    check_output_location(out, ehr.manifest.get("source", {}).get("mimic_iv"), cxr_root)
 
 
 def export_processed(
@@ -126,10 +116,8 @@ def export_processed(
     ehr = ProcessedEHR(processed)
     out = Path(out)
     if cxr_root is not None:
-        from ..paths import mimic_cxr_root
-
         cxr_root = mimic_cxr_root(cxr_root)
-    check_out(out, _raw_folders(ehr, cxr_root))
+    _check_out(out, ehr, cxr_root)
     available = [t for t in EXPORT_TASKS if t.value in ehr.tasks]
     chosen = [Task.parse(t) for t in tasks] if tasks else available
     for task in chosen:

@@ -198,7 +198,7 @@ def test_export_refuses_raw_and_processed_folders(kit, synthetic_root, tmp_path)
     ehr, _ = kit
     raw = synthetic_root / "mimiciv"
     for bad in (ehr.root / "export", raw / "3.1" / "export", raw / "export", ehr.root.parent):
-        with pytest.raises(ValueError, match="never writes inside"):
+        with pytest.raises(ValueError, match="never writes"):
             export_processed(ehr.root, bad, flavour="medfuse", progress=False)
     foreign = tmp_path / "foreign"
     foreign.mkdir()

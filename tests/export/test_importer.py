@@ -79,6 +79,11 @@ def test_import_errors_name_the_file(exports, tmp_path):
     shutil.copytree(exports["mimic3-benchmarks"].out, folder, symlinks=True)
     with pytest.raises(ValueError, match="overlaps"):
         import_benchmark(folder, folder / "processed", progress=False)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not an earlier import"):
+        import_benchmark(folder, other, progress=False)
     (folder / "root" / "all_stays.csv").unlink()
     with pytest.raises(FileNotFoundError, match="all_stays.csv"):
         main(["--benchmark", str(folder), "--out", str(tmp_path / "out")])
