@@ -15,8 +15,10 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from . import cli
 from .ehr.cohort import CohortConfig
 from .ehr.pipeline import EHRConfig, prepare_ehr
 from .ehr.processed import ProcessedEHR
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> ProcessedEHR:
     )
     parser.add_argument("--cache", action="store_true", help="also build the X-ray image cache")
     parser.add_argument("--cache-size", type=int, default=256, help="cached image side (px)")
+    cli.add_debug_flag(parser)
     args = parser.parse_args(argv)
     variables = VariableConfig(
         find_capillary_refill=not args.reference_variables,
@@ -126,4 +129,4 @@ def main(argv: list[str] | None = None) -> ProcessedEHR:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main, prog="python -m medmod_lib.prepare"))

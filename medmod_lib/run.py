@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import paths
+from . import cli, paths
 from .runner.experiment import PROFILES, ExperimentError, load_experiment
 
 
@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the experiment and list the copies; run nothing",
     )
+    cli.add_debug_flag(parser)
     return parser
 
 
@@ -106,4 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, prog="python -m medmod_lib.run"))

@@ -15,6 +15,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import cli
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build the cache, print the report; 1 if any image failed."""
@@ -32,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--views", nargs="*", default=None, help="only these views (default: all)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     parser.add_argument("--retry-failed", action="store_true", help="retry missing/corrupt images")
+    cli.add_debug_flag(parser)
     args = parser.parse_args(argv)
     from ..paths import check_output_location
 
@@ -51,4 +54,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, prog="python -m medmod_lib.cxr"))

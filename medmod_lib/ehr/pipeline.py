@@ -10,7 +10,9 @@ listfiles and per-task normalizers fitted on the training split.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -131,6 +133,7 @@ def _events_pass(
     inputs = np.lib.format.open_memmap(
         out / "hourly" / "inputs.npy", mode="w+", dtype=np.float32, shape=(total, len(cols))
     )
+    _allocate(out / "hourly" / "inputs.npy")
     schema = pa.schema(
         [("stay_id", pa.int64()), ("Hours", pa.float64())]
         + [(c, pa.string()) for c in reference.channels()]
@@ -170,6 +173,27 @@ def _events_pass(
     index = pd.concat(indexes, ignore_index=True)
     index.to_parquet(out / "hourly" / "index.parquet", index=False)
     return EventSummary.concat(summaries), index, n_rows, counts
+
+
+def _allocate(path: Path) -> None:
+    """Reserve the disk blocks of a new memory-mapped file now.
+
+    ``open_memmap`` creates a sparse file: on a full disk the first write to a page
+    then kills the process with SIGBUS (no message). Reserving the blocks first turns
+    that into an ``OSError`` that names the file and its size.
+    """
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        try:
+            os.posix_fallocate(fh.fileno(), 0, size)
+        except AttributeError:  # not on this platform
+            return
+        except OSError as err:
+            if err.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                return  # the filesystem cannot reserve; writes fail as before
+            raise OSError(
+                err.errno, f"{err.strerror}: cannot reserve {size / 1e9:.2f} GB", str(path)
+            ) from err
 
 
 def _fit_normalizer(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -30,6 +31,8 @@ from .gzchunks import gzip_chunk_files
 #: DuckDB types for the schema kinds. Timestamps and floats stay text until parsed.
 _DUCK_TYPES = {"int": "BIGINT", "float": "VARCHAR", "str": "VARCHAR"}
 _DUCK_TYPES.update(datetime="VARCHAR", date="VARCHAR")
+#: What DuckDB accepts as ``memory_limit``: a number and a unit (bytes without one).
+_MEMORY = r"\d+(\.\d+)?\s*(b|bytes|kb|mb|gb|tb|kib|mib|gib|tib)?"
 TIMESTAMP_SQL_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_SQL_FORMAT = "%Y-%m-%d"
 
@@ -89,6 +92,18 @@ class DuckDBSettings:
     memory_limit: str = "2GB"
     temp_directory: str | None = None
     chunk_directory: str | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, so that a bad setting is never blamed on the data.
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
+            raise ValueError(
+                f"DuckDB threads (--threads) must be a whole number >= 1, got {self.threads!r}"
+            )
+        if not re.fullmatch(_MEMORY, str(self.memory_limit).strip(), flags=re.IGNORECASE):
+            raise ValueError(
+                f"DuckDB memory limit (--memory-limit) must be a size such as 2GB, 512MB or "
+                f"4GiB, got {self.memory_limit!r}"
+            )
 
 
 def _header(path: Path) -> list[str]:

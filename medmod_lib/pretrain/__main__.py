@@ -30,6 +30,7 @@ from typing import Any
 import torch
 import yaml
 
+from .. import cli
 from ..devices import describe_device, resolve_device
 from ..training import distributed as ddp
 from .config import PretrainConfig
@@ -102,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--config", required=True, help="YAML run file (sections pretrain, data, out_dir)"
     )
     parser.add_argument("--out-dir", default=None, help="overrides out_dir of the run file")
+    cli.add_debug_flag(parser)
     args = parser.parse_args(argv)
     raw = read_config(args.config)
     info = ddp.init_distributed()
@@ -126,4 +128,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, prog="python -m medmod_lib.pretrain"))

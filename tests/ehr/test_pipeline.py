@@ -254,3 +254,19 @@ def test_a_chartevents_without_rows_is_an_error_naming_the_file(tmp_path):
     with pytest.raises(MimicSchemaError, match=r"chartevents\.csv\.gz has no data rows"):
         prepare_ehr(root, tmp_path / "out")
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_full_disk_is_an_error_naming_the_file_not_a_bus_error(tmp_path, monkeypatch):
+    """Issue #20: ``open_memmap`` on a sparse file ended in SIGBUS (rc 135) on a full disk."""
+    import errno
+    import os
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    stays, rows, labs = _population()
+    root = write_release(tmp_path / "raw", stays, rows, labs)
+    with pytest.raises(OSError, match="cannot reserve") as err:
+        prepare_ehr(root, tmp_path / "out")
+    assert err.value.errno == errno.ENOSPC and err.value.filename.endswith("inputs.npy")
