@@ -49,6 +49,11 @@ def _format_batch(batch: pa.RecordBatch, channels: list[str]) -> list[str]:
     """One ``Hours,<17 values>`` line per row (empty string = not measured)."""
     hours = pa.array([repr(h) for h in batch.column("Hours").to_pylist()], pa.string())
     cols = [hours] + [pc.fill_null(batch.column(c).cast(pa.string()), "") for c in channels]
+    for name, col in zip(channels, cols[1:], strict=True):
+        if pc.any(pc.match_substring(col, ",")).as_py():
+            raise ValueError(
+                f"a value of {name!r} contains a comma; the benchmark readers split rows on ','"
+            )
     return pc.binary_join_element_wise(*cols, ",").to_pylist()
 
 
