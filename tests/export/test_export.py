@@ -18,6 +18,7 @@ from medmod_lib import reference  # noqa: E402
 from medmod_lib.ehr.discretizer import Discretizer, Normalizer, n_bins_for  # noqa: E402
 from medmod_lib.export import export_processed, listfile_header  # noqa: E402
 from medmod_lib.export.__main__ import main as export_main  # noqa: E402
+from medmod_lib.export.episodes import Target, write_episodes  # noqa: E402
 from medmod_lib.export.extras import MEDFUSE_HEADER_FILE  # noqa: E402
 
 SPLITS = ("train", "val", "test")
@@ -219,3 +220,47 @@ def test_cli_overwrites_an_earlier_export(kit, tmp_path, capsys):
     assert "rows/s" in capsys.readouterr().out
     assert not (out / "phenotyping").exists()
     assert list(result.tasks) == ["in-hospital-mortality"]
+
+
+def test_streaming_is_independent_of_the_batch_size(kit, exports, tmp_path):
+    """Stays cut by record-batch boundaries are written whole and unchanged."""
+    ehr, _ = kit
+    root = Path(exports["mimic3-benchmarks"].out) / "phenotyping"
+    files = sorted((root / "test").glob("*_timeseries.csv"))[:12]
+    stay_of = _stay_of(ehr)
+    los_h = ehr.stays.set_index("stay_id")["los"] * 24.0
+    targets = {
+        int(stay_of[f.name]): [Target(tmp_path / f.name, float(los_h[stay_of[f.name]]))]
+        for f in files
+    }
+    stats = write_episodes(ehr.root / "timeseries.parquet", targets, batch_rows=7, progress=False)
+    assert stats.files == len(files) and not stats.missing and not stats.empty
+    for f in files:
+        assert (tmp_path / f.name).read_bytes() == f.read_bytes()
+
+
+def test_unsorted_timeseries_is_refused(tmp_path):
+    channels = reference.channels()
+    frame = pd.DataFrame({"stay_id": [1, 1, 2], "Hours": [2.0, 1.0, 0.5]})
+    for c in channels:
+        frame[c] = ["", "", ""]
+    frame.to_parquet(tmp_path / "timeseries.parquet", index=False)
+    targets = {1: [Target(tmp_path / "a.csv", 10.0)]}
+    with pytest.raises(ValueError, match="not sorted by Hours"):
+        write_episodes(tmp_path / "timeseries.parquet", targets, progress=False)
+    frame.assign(stay_id=[2, 2, 1], Hours=[0.0, 1.0, 0.0]).to_parquet(
+        tmp_path / "timeseries.parquet", index=False
+    )
+    with pytest.raises(ValueError, match="not sorted by stay_id"):
+        write_episodes(tmp_path / "timeseries.parquet", targets, batch_rows=2, progress=False)
+
+
+def test_listfile_values_are_written_as_the_benchmark_does(exports):
+    root = Path(exports["mimic3-benchmarks"].out)
+    los = (root / "length-of-stay" / "test_listfile.csv").read_text().splitlines()[1].split(",")
+    assert len(los[1].split(".")[1]) == 6 and len(los[2].split(".")[1]) == 6
+    pheno = (root / "phenotyping" / "test_listfile.csv").read_text().splitlines()[1].split(",")
+    assert set(pheno[2:]) <= {"0", "1"} and len(pheno) == 27
+    ihm = Path(exports["medfuse"].out) / "in-hospital-mortality" / "test_listfile.csv"
+    row = ihm.read_text().splitlines()[1].split(",")
+    assert row[1] == "0" and row[2].isdigit() and row[3] in {"0", "1"}
