@@ -2,7 +2,8 @@
 
 Generates a synthetic release (no images) of ``--patients`` patients, builds its
 processed folder (not timed), then times :func:`medmod_lib.export.export_processed`
-in both flavours and prints events rows/s, episode files and seconds.
+in both flavours, each into a new folder, and prints event rows/s, episode files and
+seconds.
 
 Target on 2 cores: the export of a 1,000-patient synthetic release in under a minute
 (issue #21).
@@ -14,6 +15,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -44,15 +46,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"prepared {ehr} in {time.perf_counter() - t:.0f} s (not timed)")
         rows = []
         for flavour in FLAVOURS:
+            (work / "export").mkdir(exist_ok=True)
+            target = Path(tempfile.mkdtemp(prefix=f"{flavour}-", dir=work / "export"))
             t = time.perf_counter()
             result = export_processed(
                 ehr.root,
-                work / "export" / flavour,
+                target,
                 flavour=flavour,
                 cxr_root=data if args.cxr else None,
                 progress=False,
             )
             seconds = time.perf_counter() - t
+            shutil.rmtree(target)  # into a new folder each time; deleting is not timed
             row = {
                 "flavour": flavour,
                 "patients": args.patients,
