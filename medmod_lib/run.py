@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from . import cli, paths
-from .runner.experiment import PROFILES, ExperimentError, load_experiment
+from .runner.experiment import PRECEDENCE, PROFILES, ExperimentError, load_experiment
 
 
 def reports_root() -> Path:
@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.dry_run:
+        print(PRECEDENCE)
+        for line in exp.overridden:
+            print(f"  note: {line}")
         for job in jobs:
             shown = {k: v for k, v in job["parameters"].items() if k not in ("smoke", "device")}
             print(f"  {job['name']}: {shown}")

@@ -26,7 +26,15 @@ from typing import Any
 import nbformat
 
 from . import report, results
-from .experiment import COMMON_PARAMETERS, NOTEBOOK_RE, Experiment, Job, expand_jobs
+from .experiment import (
+    COMMON_PARAMETERS,
+    NOTEBOOK_RE,
+    Experiment,
+    Job,
+    check_choices,
+    choices_from_help,
+    expand_jobs,
+)
 
 KERNEL_NAME = "python3"
 STATE_FILE = "run_state.json"
@@ -55,6 +63,24 @@ def declared_parameters(path: Path) -> set[str]:
     return names
 
 
+def declared_choices(path: Path) -> dict[str, list[str]]:
+    """Parameter -> the values its ``parameters``-cell comment declares (``# a | b``)."""
+    import ast
+
+    import papermill
+
+    found = {}
+    for name, info in papermill.inspect_notebook(str(path)).items():
+        try:
+            default = ast.literal_eval(info.get("default") or "None")
+        except (ValueError, SyntaxError):
+            continue
+        allowed = choices_from_help(info.get("help") or "", default)
+        if allowed:
+            found[name] = allowed
+    return found
+
+
 def _hash(notebook: Path, params: dict[str, Any]) -> str:
     blob = json.dumps(params, sort_keys=True, default=str).encode() + notebook.read_bytes()
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -78,6 +104,30 @@ def _error_record(err: Exception) -> dict[str, str]:
         "ename": type(err).__name__,
         "evalue": evalue,
     }
+
+
+def _outputs(output_dir: Path, notebook: str) -> dict[str, tuple[int, int]]:
+    """The notebook's result and claim files: path -> (mtime_ns, size)."""
+    found = {}
+    for folder in (results.results_dir(output_dir), results.claims_dir(output_dir)):
+        for path in folder.glob(f"{notebook}[_.]*csv"):
+            st = path.stat()
+            found[str(path)] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def _remove_previous(old: dict[str, Any], job: Job, output_dir: Path) -> None:
+    """Delete the result and claim files the previous execution of ``job`` wrote.
+
+    Runs before a copy is executed again, so that a failed rerun leaves no earlier
+    numbers in results.csv, claims.csv or the index. Records of older runs do not list
+    their files; for a notebook without grid copies all of its files are its own.
+    """
+    files = old.get("outputs")
+    if files is None and job.name == job.notebook and old:
+        files = list(_outputs(output_dir, job.notebook))
+    for path in files or []:
+        Path(path).unlink(missing_ok=True)
 
 
 @dataclass
@@ -153,6 +203,7 @@ def run_experiment(
     if exp.summary in order:  # the summary runs last, on the combined results
         order = [nb for nb in order if nb != exp.summary] + [exp.summary]
     jobs = expand_jobs(exp, declared, order)
+    check_choices(jobs, {nb: declared_choices(available[nb]) for nb in order})
     if dry_run:
         return [
             {
@@ -246,14 +297,17 @@ def run_experiment(
         fresh = old.get("hash") == record["hash"] and job.notebook != exp.summary
         if old.get("status") in ("ok", "cached") and fresh:
             if out_nb.exists():
-                record.update(status="cached", wall_s=old.get("wall_s"))
+                record.update(status="cached", wall_s=old.get("wall_s"), outputs=old.get("outputs"))
         if record["status"] == "cached":
             pass
         elif reason:
             record.update(status="skipped", reason=reason, html=None)
+            _remove_previous(old, job, plan.output_dir)
         else:
             if progress:
                 print(f"[{i}/{len(jobs)}] {job.name} ...", flush=True)
+            _remove_previous(old, job, plan.output_dir)
+            before = _outputs(plan.output_dir, job.notebook)
             start = time.perf_counter()
             try:
                 papermill.execute_notebook(
@@ -269,6 +323,13 @@ def run_experiment(
                 record["status"] = "ok"
             except Exception as err:  # noqa: BLE001 - every failure is recorded in the index
                 record.update(status="failed", error=_error_record(err))
+            after = _outputs(plan.output_dir, job.notebook)
+            written = sorted(p for p, key in after.items() if before.get(p) != key)
+            if record["status"] == "failed":  # a failed copy contributes no numbers
+                for path in written:
+                    Path(path).unlink(missing_ok=True)
+                written = []
+            record["outputs"] = written
             record["wall_s"] = round(time.perf_counter() - start, 2)
             if out_nb.exists():
                 nb = nbformat.read(out_nb, 4)

@@ -113,6 +113,8 @@ class Experiment:
         profile_only: Notebooks whose per-notebook settings come only from the
             shipped profile; ignored when such a notebook is not in the folder
             (a custom notebook folder need not have every kit notebook).
+        overridden: One line per shared experiment parameter that a profile's
+            per-notebook value overrides (rule 3 above rule 2), shown by ``--dry-run``.
     """
 
     name: str = "demo"
@@ -129,6 +131,7 @@ class Experiment:
     timeout_per_cell: float | None = None
     source: list[str] = field(default_factory=list)
     profile_only: set[str] = field(default_factory=set)
+    overridden: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         axes = {"seed": self.seeds, **self.grid}
@@ -206,6 +209,11 @@ def load_experiment(path: str | Path | None = None, profile: str | None = None) 
     """
     path = Path(path) if path is not None else experiments_dir() / "demo.yaml"
     data = _read_yaml(path)
+    if not data:
+        raise ExperimentError(
+            f"{path} is empty (or only comments): it would silently run the defaults. "
+            "Give at least `name:`; copy medmod_lib/experiments/demo.yaml to start from."
+        )
     chosen = profile or data.get("profile") or "cpu"
     base = _merge(
         Experiment(profile=chosen), _read_yaml(profile_path(chosen)), profile_path(chosen)
@@ -213,7 +221,77 @@ def load_experiment(path: str | Path | None = None, profile: str | None = None) 
     exp = _merge(base, data, path)
     exp.profile = chosen
     exp.profile_only = set(base.notebooks) - set(data.get("notebooks") or {})
+    mine = data.get("notebooks") or {}
+    for nb, values in sorted(base.notebooks.items()):
+        for name in sorted(set(values) & set(data.get("parameters") or {})):
+            if name not in (mine.get(nb) or {}):
+                exp.overridden.append(
+                    f"{nb}: {name}={values[name]!r} from the {chosen} profile's "
+                    f"notebooks.{nb} overrides the experiment's parameters.{name}="
+                    f"{data['parameters'][name]!r} (set notebooks.{nb}.{name} to change it)"
+                )
     return exp
+
+
+#: How a value's source is chosen (printed by ``--dry-run``; see the module docstring).
+PRECEDENCE = (
+    "precedence, last wins: notebook defaults < shared parameters (profile, then "
+    "experiment) < per-notebook values (profile, then experiment) < grid and seeds < "
+    "device/smoke"
+)
+
+
+def choices_from_help(help_text: str, default: Any) -> list[str] | None:
+    """The values a parameters-cell comment declares, e.g. ``# vicreg | simclr | align``.
+
+    The alternatives are the first words of the ``|``-separated parts, taken from a
+    parenthesised group (``# modality (ehr | cxr)``) or after a ``label:`` prefix. They
+    count only when the default is one of them (or a list of them), so prose that
+    happens to contain a ``|`` is not mistaken for a declaration.
+    """
+    text = help_text or ""
+    group = re.search(r"\(([^()]*\|[^()]*)\)", text)
+    if group:
+        text = group.group(1)
+    elif ":" in text.split("|")[0]:
+        text = text.split(":", 1)[1]
+    parts = [p.strip() for p in text.split("|")]
+    if len(parts) < 2:
+        return None
+    words = [re.match(r"[A-Za-z0-9_+.\-]+", p) for p in parts]
+    if not all(words):
+        return None
+    choices = [w.group(0) for w in words]
+    values = default if isinstance(default, list) else [default]
+    if not values or not all(isinstance(v, str) and v in choices for v in values):
+        return None
+    return choices
+
+
+def check_choices(jobs: list[Job], choices: dict[str, dict[str, list[str]]]) -> None:
+    """Fail before anything runs if a value is not one the notebook declares.
+
+    Raises:
+        ExperimentError: naming every copy, parameter, value and the declared choices.
+    """
+    problems = []
+    for job in jobs:
+        for name, allowed in choices.get(job.notebook, {}).items():
+            if name in COMMON_PARAMETERS or name not in job.parameters:
+                continue
+            value = job.parameters[name]
+            values = value if isinstance(value, list) else [value]
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                problems.append(
+                    f"{job.name}: {name}={value!r}: {bad} not one of {' | '.join(allowed)}"
+                )
+    if problems:
+        raise ExperimentError(
+            "Values the notebooks do not declare:\n  - "
+            + "\n  - ".join(dict.fromkeys(problems))
+            + "\nFix the spelling (the choices are in each notebook's parameters cell)."
+        )
 
 
 @dataclass(frozen=True)

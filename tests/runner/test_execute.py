@@ -138,3 +138,22 @@ def test_missing_kernel_is_reported_with_the_fix(tmp_path, make_toys):
     assert job["status"] == "failed" and job["error"]["ename"] == "NoSuchKernel"
     assert "ipykernel install --sys-prefix --name python3" in job["error"]["evalue"]
     assert "NoSuchKernel" in (plan.run_dir / "index.html").read_text()
+
+
+def test_a_failed_rerun_leaves_none_of_its_earlier_results(tmp_path, make_toys):
+    """Issue #20: --resume kept a failed notebook's old numbers in results.csv and the index."""
+    from medmod_lib.runner import hygiene
+
+    notebooks = make_toys(tmp_path / "notebooks", ("00_alpha", "01_beta"))
+    exp = _exp(grid={"method": ["simclr"]})
+    plan = _plan(tmp_path, "toy", notebooks)
+    run_experiment(exp, plan, progress=False)
+    combined = (plan.run_dir / "results.csv").read_text()
+    assert "simclr" in combined
+    beta = notebooks / "01_beta.py"
+    beta.write_text(beta.read_text().replace('if method == "bad":', 'if method == "simclr":'))
+    hygiene.sync_pair(beta)
+    second = {j["name"]: j for j in run_experiment(exp, plan, resume=True, progress=False)}
+    assert [j["status"] for name, j in second.items() if name.startswith("01_beta")] == ["failed"]
+    assert not list((plan.output_dir / "results").glob("01_beta*"))
+    assert "simclr" not in (plan.run_dir / "results.csv").read_text()

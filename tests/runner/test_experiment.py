@@ -132,3 +132,26 @@ def test_summary_notebook_runs_once_whatever_the_grid():
     exp = Experiment(seeds=[4, 5], grid={"method": ["a", "b"]})
     jobs = expand_jobs(exp, declared, ["05_report"])
     assert [(j.name, j.grid) for j in jobs] == [("05_report", {"seed": 4})]
+
+
+@pytest.mark.parametrize(
+    "help_text, default, expected",
+    [
+        ("vicreg | simclr (NT-Xent) | align (CLIP loss)", "vicreg", ["vicreg", "simclr", "align"]),
+        ("probed method (vicreg | simclr | align)", "simclr", ["vicreg", "simclr", "align"]),
+        ("modalities (ehr | cxr | ehr+cxr); [] skips", ["ehr+cxr"], ["ehr", "cxr", "ehr+cxr"]),
+        (
+            "epoch selection: val_loss (no labels) | auto (MedMod: probe)",
+            "val_loss",
+            ["val_loss", "auto"],
+        ),
+        ("stand-in: learnable | zeros", "zeros", ["learnable", "zeros"]),
+        ("the gpu profile runs all five tasks", "x", None),
+        ("a | b", "c", None),  # the default is not among them: prose, not a declaration
+        ("a | b", 3, None),
+    ],
+)
+def test_choices_declared_in_parameter_comments(help_text, default, expected):
+    from medmod_lib.runner.experiment import choices_from_help
+
+    assert choices_from_help(help_text, default) == expected

@@ -53,3 +53,32 @@ def test_a_users_data_root_is_checked_never_generated_into(
     assert run.main(argv) == 2
     assert "No mimiciv release found" in capsys.readouterr().err
     assert sorted(p.name for p in mine.iterdir()) == ["notes"]
+
+
+def test_dry_run_checks_values_against_the_declared_choices(tmp_path, capsys):
+    """Issue #20: a misspelled value (`method: vicrag`) passed --dry-run."""
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("name: t\nprofile: smoke\ngrid: {method: [vicreg, vicrag]}\n")
+    assert run.main(["--experiment", str(exp), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "02_pretraining__method-vicrag: method='vicrag'" in err
+    assert "vicreg | simclr | align" in err and "method-vicreg" not in err
+
+
+def test_an_empty_experiment_file_is_an_error(tmp_path, capsys):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("# to do\n")
+    assert run.main(["--experiment", str(exp), "--dry-run"]) == 2
+    assert "is empty" in capsys.readouterr().err
+
+
+def test_dry_run_states_the_precedence_and_each_profile_override(tmp_path, capsys):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("name: t\nprofile: smoke\nparameters: {epochs: 20}\n")
+    assert run.main(["--experiment", str(exp), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "precedence, last wins" in out
+    assert (
+        "02_pretraining: epochs=2 from the smoke profile's notebooks.02_pretraining overrides "
+        "the experiment's parameters.epochs=20"
+    ) in out
