@@ -224,8 +224,7 @@ def build_cache(
                 build_shard(*job)
                 bar.update(len(job[2]))
         else:
-            ctx = mp.get_context(_start_method())
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            with worker_pool(workers) as pool:
                 futures = {pool.submit(build_shard, *job): job for job in jobs.values()}
                 try:
                     for fut in as_completed(futures):
@@ -237,6 +236,18 @@ def build_cache(
     report = _summarise(cache_dir, index, plan, built=len(jobs), reused=reused, start=start)
     (cache_dir / "manifest.json").write_text(json.dumps(asdict(report), indent=2))
     return report
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """The decoding processes; they end with this process, even when it is killed."""
+    from ..scratch import die_with_parent
+
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context(_start_method()),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
 
 
 def _shard_done(shards_dir: Path, shard: int, retry_failed: bool) -> bool:

@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import schema
+from .. import schema, scratch
 from ..paths import mimic_iv_root
 from .gzchunks import gzip_chunk_files
 
@@ -255,7 +255,8 @@ class MimicIVReader:
             return
         total = max(1, int(path.stat().st_size * 8 / chunk_bytes) + 1)  # ~8x gzip ratio
         bar = tqdm(total=total, desc=f"reading {table}", unit="chunk")
-        folder = Path(tempfile.mkdtemp(prefix=f"{table}_", dir=self._chunk_dir(chunk_bytes)))
+        chunk_dir = self._chunk_dir(chunk_bytes)
+        folder = Path(tempfile.mkdtemp(prefix=scratch.chunk_prefix(table), dir=chunk_dir))
         try:
             for k, chunk in enumerate(gzip_chunk_files(path, folder, chunk_bytes)):
                 scan = self.scan(table, required, chunk)
@@ -292,9 +293,11 @@ class MimicIVReader:
         """A DuckDB connection tuned by :class:`DuckDBSettings` (created on first use)."""
         if self._con is None:
             s = self.settings
+            # Scratch of killed runs (their process is gone) is removed first.
+            scratch.reclaim(s.temp_directory, s.chunk_directory)
             temp = s.temp_directory
             if temp is None:
-                self._tmp = tempfile.TemporaryDirectory(prefix="medmod_duckdb_")
+                self._tmp = tempfile.TemporaryDirectory(prefix=scratch.duckdb_prefix())
                 temp = self._tmp.name
             self._temp_dir = temp
             Path(temp).mkdir(parents=True, exist_ok=True)

@@ -156,7 +156,7 @@ def test_chunks_go_to_the_chunk_directory_and_are_removed(tmp_path):
     need = ["stay_id", "itemid", "charttime", "value", "valuenum"]
     reader.load(
         "chartevents", need, "SELECT * FROM {scan}", "part", chunk_bytes=2048,
-        each=lambda k: seen.append(len(list(chunks.glob("chartevents_*/*.csv")))),
+        each=lambda k: seen.append(len(list(chunks.glob("medmod_chartevents_*/*.csv")))),
     )  # fmt: skip
     assert len(seen) > 3 and min(seen) >= 1  # each part was read from a file there
     assert not list(chunks.iterdir())  # the part folder is gone afterwards
