@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import cli, paths
 from .runner.experiment import PRECEDENCE, PROFILES, ExperimentError, load_experiment
+from .runner.share import share_safe_default
 
 
 def reports_root() -> Path:
@@ -48,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="check the experiment and list the copies; run nothing",
+    )
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="keep identifiers, paths and patient-level outputs in reports on real data "
+        "(default: redacted, with a data-use notice; see medmod_lib/runner/share.py)",
     )
     cli.add_debug_flag(parser)
     return parser
@@ -86,8 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         output_dir=paths.output_root() / "runs" / run,
         data_root=Path(data_root).resolve(),
         notebooks_dir=args.notebooks.resolve(),
+        share_safe=not args.private and share_safe_default(data_root),
     )
     print(f"{exp!r} -> {plan.run_dir}")
+    if plan.share_safe:
+        print(
+            "Real data: reports are redacted for sharing (identifiers, the data path, "
+            "patient-level outputs) and carry a data-use notice; --private keeps everything."
+        )
     try:
         jobs = run_experiment(exp, plan, resume=args.resume, only=args.only, dry_run=args.dry_run)
     except (ExperimentError, FileNotFoundError, ValueError) as err:

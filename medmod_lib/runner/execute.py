@@ -25,7 +25,7 @@ from typing import Any
 
 import nbformat
 
-from . import report, results
+from . import report, results, share
 from .experiment import (
     COMMON_PARAMETERS,
     NOTEBOOK_RE,
@@ -138,6 +138,8 @@ class RunPlan:
     output_dir: Path
     data_root: Path
     notebooks_dir: Path
+    #: Redact identifiers, the data path and patient-level outputs (:mod:`.share`).
+    share_safe: bool = False
 
 
 def _depends(exp: Experiment, job: Job, done: dict[str, dict], jobs: Sequence[Job]) -> str | None:
@@ -232,11 +234,13 @@ def run_experiment(
         "run": plan.run_dir.name,
         "experiment": " + ".join(exp.source),
         "profile": exp.profile,
-        "data_root": str(plan.data_root),
+        "data_root": "$MEDMOD_DATA_ROOT" if plan.share_safe else str(plan.data_root),
         "output_dir": str(plan.output_dir),
         "python": platform.python_version(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    if plan.share_safe:
+        meta["data use"] = share.NOTICE.replace("**", "")
     combined, claims = results.combine_results([]), results.combine_claims([])
     started = time.perf_counter()
 
@@ -334,12 +338,16 @@ def run_experiment(
             if out_nb.exists():
                 nb = nbformat.read(out_nb, 4)
                 report.cap_outputs(nb)
+                if plan.share_safe:
+                    share.redact_notebook(nb, plan.data_root)
                 nbformat.write(nb, out_nb)
                 report.export_html(out_nb)
             else:
                 record["html"] = None
             if progress:
                 print(f"    {record['status']} in {record['wall_s']:.1f} s", flush=True)
+        if plan.share_safe:
+            record["parameters"] = share.redact_parameters(record["parameters"], plan.data_root)
         done[job.name] = record
         save()
 
