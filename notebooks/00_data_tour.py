@@ -5,6 +5,24 @@
 # during the stay, and its labels. Reads the data root; writes the processed
 # EHR folder and the image cache into `output_dir` (reused by later notebooks).
 
+# %% [markdown]
+# **Learning objectives.** After this notebook you can:
+# - name the two PhysioNet releases (MIMIC-IV, MIMIC-CXR-JPG), what each holds and
+#   what their access requires;
+# - say which tables and columns the kit reads, and what each is used for;
+# - place a stay's vital signs and its chest X-rays on one time axis, using the
+#   shared `subject_id` and date shift;
+# - read a stay's labels: stay-level mortality and phenotypes, study-level CheXpert
+#   findings (1 / 0 / -1 uncertain / blank);
+# - check whether the stays that have films are a random sample of the cohort.
+#
+# **Prerequisites.** Python and pandas (filtering, `groupby`, merges); what an ICU
+# stay and a chest X-ray are. No earlier notebook: this is the first one.
+#
+# **Time.** About 15 s to run on 2 CPU cores in the default `cpu` profile (the first
+# run of a data root also generates and prepares it); about 15 minutes to read, plus
+# the exercises at the end.
+
 # %% tags=["parameters"]
 data_root = None  # None: $MEDMOD_DATA_ROOT, else the synthetic data
 output_dir = None  # None: <output root>/runs/interactive (shared by all notebooks)
@@ -197,3 +215,111 @@ print(f"stay shown: {chosen} ({len(shots)} images, in-hospital death {died})")
 # - Labels differ by task: stay-level mortality and phenotypes, study-level CheXpert
 #   findings (uncertain = -1, not mentioned = blank).
 # - Next: `01_linking` builds the linked cohorts and explains their sizes.
+
+# %% [markdown]
+# ## Exercises
+# Try each question before you open its answer; where the answer is computed, the
+# code cell after it reads this notebook's own objects (`ehr`, `images`, `chexpert`,
+# `with_images`), so it holds for whatever data root you ran.
+
+# %% [markdown]
+# ### Exercise 1: Which stays get a film?
+# Section 8 counts the cohort stays with an X-ray taken during the stay. Are they a
+# random sample of the cohort? Predict whether their in-hospital mortality and their
+# length of stay are higher, lower or the same as those of the stays without a film,
+# then compare the two groups with `ehr.stays` and `with_images`.
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# They are not a random sample. The generator draws the number of ICU films of a
+# stay from a Poisson distribution whose rate grows with ventilation and with the
+# length of stay (`_studies` in `medmod_lib/synthetic/cxr.py`), and ventilation is
+# more likely in the sicker stays (shared, lung and neuro factors, which also raise
+# the risk of death). Real ICUs behave the same way: films are ordered for the
+# patients who need them. So expect the stays with a film to be longer and to die
+# more often; the cell below gives both groups' numbers for this data root. Every
+# paired cohort of `01_linking` inherits this selection, and `04_missing_modality`
+# comes back to it: a missing film is not missing at random.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+has_film = ehr.stays["stay_id"].isin(with_images.index)
+groups = has_film.map({True: "with an X-ray", False: "without an X-ray"}).rename("stays")
+compare = ehr.stays.groupby(groups).agg(
+    n=("stay_id", "size"),
+    died_in_hospital=("mortality_inhospital", "mean"),
+    median_los_days=("los", "median"),
+)
+print(compare.round(3).to_string())
+
+# %% [markdown]
+# ### Exercise 2: Find the planted intubation link
+# In the synthetic data a ventilated stay is visible in both modalities: the EHR
+# charts the GCS verbal response as "No Response-ETT" and every ICU film of the stay
+# shows the endotracheal tube (CheXpert finding Support Devices). Predict the share
+# of studies labelled Support Devices = 1 among the studies taken during stays with
+# "No Response-ETT" charted, and among the studies of the other stays. Then compute
+# both from `ehr.timeseries()`, `images` and `chexpert`.
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# Expect nearly every study of the "No Response-ETT" stays to be positive (the tube
+# is drawn on every ICU film of a ventilated stay; only the report noise,
+# `FINDING_FLIP` in `signal.py`, and studies without a label row get in the way) and
+# a much smaller share for the other stays (other lines and leads, which follow the
+# acuity). The same fact is in both modalities, so a model asked for Support Devices
+# can read it off the GCS text without looking at the film: a *shortcut*.
+# Cross-modal pretraining (notebook 02) can find this link, and any result on
+# Support Devices should be read with it in mind. The cell computes both shares.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+from medmod_lib.linking import LinkingRule
+
+verbal = ehr.timeseries()[["stay_id", "Glascow coma scale verbal response"]]
+ett_stays = set(verbal.loc[verbal.iloc[:, 1] == "No Response-ETT", "stay_id"])
+all_views = tuple(images["ViewPosition"].dropna().unique())
+during = LinkingRule.for_task("phenotyping", views=all_views, choice="all").link(
+    ehr.stays.set_index("stay_id", drop=False), images
+)  # every film taken during a stay; `sample` is the stay_id
+studies = during.drop_duplicates(["sample", "study_id"]).merge(
+    chexpert[["study_id", "Support Devices"]], on="study_id", how="left"
+)
+charted = studies["sample"].isin(ett_stays)
+for name, part in studies.groupby(charted.map({True: "charted", False: "not charted"})):
+    share = (part["Support Devices"] == 1).mean()
+    print(
+        f'"No Response-ETT" {name:11s}: {part["sample"].nunique():4d} stays, {len(part):4d} '
+        f"studies, Support Devices = 1 in {share:.0%}"
+    )
+
+# %% [markdown]
+# ### Exercise 3: Uncertain findings
+# The radiology labels are 1, 0, -1 (uncertain) or blank (not mentioned). Which
+# findings do you expect to be reported uncertain most often, and why does that
+# matter for training? Rank the 14 findings by their share of -1 among the studies
+# that mention them.
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# The generator reports a *faint* finding (drawn with low intensity) as uncertain
+# half the time (`FINDING_UNCERTAIN` in `medmod_lib/synthetic/signal.py`), as
+# radiologists hedge on subtle signs; so the findings that are often faint when
+# present (small or rare ones) rank high, and the ones that are drawn large and
+# clearly rank low. Uncertain labels must get a policy before training: the kit's
+# default (`label_policy="zeros"`, notebook 01) counts them as negative, which
+# makes the uncertain-heavy findings the noisiest targets. The cell ranks them.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+findings = chexpert.drop(columns=["subject_id", "study_id"])
+mentioned = findings.notna().sum()
+uncertain = (findings == -1).sum() / mentioned.clip(lower=1)
+ranking = pd.DataFrame({"mentioned": mentioned, "uncertain share": uncertain.round(3)})
+print(ranking.sort_values("uncertain share", ascending=False).to_string())

@@ -7,6 +7,22 @@
 # and the subject-leakage check, and writes a data card of the linked cohort.
 # With real data, set `data_root` (or `MEDMOD_DATA_ROOT`); nothing else changes.
 
+# %% [markdown]
+# **Learning objectives.** After this notebook you can:
+# - state each task's linking rule (window, views, which film is kept) and explain why
+#   a window must end at the prediction time;
+# - read a cohort flow and say where samples are lost, step by step;
+# - tell the paired cohort from the partial one, and say why validation and test are
+#   never thinned;
+# - check a split for subject leakage, and recognise the error when it happens;
+# - recompute a cohort size yourself with a `LinkingRule`.
+#
+# **Prerequisites.** `00_data_tour` (the two databases, one stay's timeline); pandas
+# timestamps and merges; the idea of train / validation / test splits.
+#
+# **Time.** About 20 s to run on 2 CPU cores in the default `cpu` profile (it reuses
+# 00's processed data); about 20 minutes to read, plus the exercises.
+
 # %% tags=["parameters"]
 data_root = None  # None: $MEDMOD_DATA_ROOT, else the synthetic data
 output_dir = None  # None: <output root>/runs/interactive (shared by all notebooks)
@@ -230,3 +246,100 @@ for key in sorted(linked.cohorts):
 # - `partial` cohorts keep every EHR sample; validation and test are never thinned.
 # - One subject-level split serves EHR and X-rays; the leakage check fails loudly.
 # - Next: `02_pretraining` pretrains encoders on these linked pairs.
+
+# %% [markdown]
+# ## Exercises
+# Predict first, then open the answer; the answer cells recompute with this
+# notebook's objects (`ehr`, `linked`, `rules`), so they hold for your data root.
+
+# %% [markdown]
+# ### Exercise 1: A 24 h window for in-hospital mortality
+# The mortality rule links films taken up to 48 h after ICU admission. Suppose the
+# prediction were made after 24 h instead, so the window closes at intime + 24 h.
+# Predict how many mortality samples would still be paired (about half? most?) using
+# section 6's histogram of film times, then recompute the count with the linking rule.
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# On the synthetic data expect most of them, not half. Films cluster early in a stay
+# (the generator takes about two thirds of a stay's first ICU film within 24 h, as
+# happens in real ICUs), and a sample needs only one film in the window. What
+# changes more is *which* film a sample gets: the latest film before 24 h instead of
+# before 48 h, further from the outcome. The cell links every AP film in the 48 h
+# window (`choice="all"`), keeps those at most 24 h after intime, and counts samples
+# per split; the 48 h count reproduces the cohort's paired size, as a check of the
+# recomputation.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+import dataclasses
+
+mortality = ehr.samples("in-hospital-mortality")
+every_film = dataclasses.replace(rules["in-hospital-mortality"], choice="all")
+films = every_film.link(mortality, linked.images)  # one row per (sample, AP film in 0-48 h)
+windows = {
+    "48 h (the rule)": films,
+    "24 h": films[films["hours_from_intime"] <= 24],
+}
+counts = pd.DataFrame(
+    {
+        name: mortality.loc[part["sample"].unique(), "split"].value_counts()
+        for name, part in windows.items()
+    }
+).reindex(["train", "val", "test"])
+counts.loc["all"] = counts.sum()
+print(counts.fillna(0).astype(int).to_string())
+print(f"paired cohort on disk: {len(linked.cohort('in-hospital-mortality', 'paired').samples)}")
+
+# %% [markdown]
+# ### Exercise 2: Let PA films in
+# The rules keep AP films only, as the benchmark does. How many more mortality samples
+# would be paired if PA films counted too? Predict, then recompute with
+# `LinkingRule.for_task("in-hospital-mortality", views=("AP", "PA"))`.
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# Few or none. ICU films are taken at the bedside with a portable machine, which
+# gives AP films; PA (and lateral) films are taken standing in the radiology
+# department. The synthetic generator writes PA films only for outpatient studies,
+# months away from any ICU stay (`medmod_lib/synthetic/cxr.py`), so here they add
+# nothing inside a window; on real MIMIC a few do. Keeping one view also matters for
+# the models: AP films magnify the heart, so mixing views changes what
+# "cardiomegaly" looks like. The cell counts the samples under both rules.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+from medmod_lib.linking import LinkingRule
+
+for views in [("AP",), ("AP", "PA")]:
+    rule = LinkingRule.for_task("in-hospital-mortality", views=views)
+    linked_samples = rule.link(mortality, linked.images)["sample"].nunique()
+    print(f"views {'/'.join(views):6s}: {linked_samples} of {len(mortality)} samples paired")
+
+# %% [markdown]
+# ### Exercise 3: The latest film or the first?
+# Among the films in a sample's window every rule keeps the latest. For in-hospital
+# mortality, predict how the median time from ICU admission to the linked film would
+# change with `choice="first"`, and argue which film a mortality model should see.
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# With `first` the median moves earlier (only samples with two or more films in the
+# window change). The latest film is the one closest to the prediction time (48 h),
+# so it shows the patient's state when the prediction is made, and it is what
+# MedFuse did; the first film, often taken at admission, describes the state that
+# brought the patient in. Neither may come from after the window end. The cell
+# compares the two choices.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+for choice in ("latest", "first"):
+    rule = dataclasses.replace(rules["in-hospital-mortality"], choice=choice)
+    hours = rule.link(mortality, linked.images)["hours_from_intime"]
+    print(f"keep {choice:6s}: median {hours.median():.1f} h after intime ({len(hours)} samples)")

@@ -10,6 +10,26 @@
 # radiology. It reads the data root and `output_dir` and writes checkpoints under
 # `output_dir/pretrain/` and a tidy results table.
 
+# %% [markdown]
+# **Learning objectives.** After this notebook you can:
+# - turn a stay's structured EHR into clinical text prompts that use only what is
+#   known at the prediction time, and augment them without a language model;
+# - pretrain an X-ray encoder against text with the CLIP loss, and sanity-check it by
+#   X-ray -> prompt retrieval against its chance level;
+# - compare image encoders (prompt-clip, EHR-time-series ALIGN, X-ray-only SimCLR, an
+#   untrained ResNet) with one linear-evaluation protocol and paired bootstrap
+#   differences;
+# - recognise a null result (too few optimisation steps, too few test samples) and
+#   say what would be needed to resolve it.
+#
+# **Prerequisites.** `02_pretraining` (contrastive and CLIP losses, ALIGN) and
+# `03_linear_eval` (linear probes, paired bootstrap of a difference); sentence
+# embeddings at the level of "a frozen model maps text to a vector".
+#
+# **Time.** About 2 min to run on 2 CPU cores in the default `cpu` profile (three
+# short pretraining runs and the probes; the first run also embeds the prompts);
+# about 20 minutes to read, plus the exercises.
+
 # %% tags=["parameters"]
 data_root = None  # None: $MEDMOD_DATA_ROOT, else the synthetic data
 output_dir = None  # None: <output root>/runs/interactive (shared by all notebooks)
@@ -346,4 +366,111 @@ for task in eval_tasks:
         )
         print(
             f"  vs {d['vs']}: {d['diff']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] -> {verdict}"
+        )
+
+# %% [markdown]
+# ## Exercises
+# Predict first, then open the answer; the answer cells read this run's objects
+# (`test_pairs`, `retrieval`, `log`, `prompts`, `evaluated`) and train nothing.
+
+# %% [markdown]
+# ### Exercise 1: What is chance for retrieval?
+# Section 4 puts recall@k next to a chance level. Before looking, work out the chance
+# recall@5 of this test set: how many candidates does each X-ray's own prompt compete
+# with? Why can two stays share one prompt, and how does the kit count that? Compute
+# it from `test_pairs`.
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# Each X-ray is ranked against the M *distinct* canonical prompts of the test split;
+# if the encoder learned nothing its own prompt lands at a uniformly random rank, so
+# recall@k is about k / M. Two stays produce the same text when they state the same
+# facts (age group, sex, admission type and the same last values, e.g. when little
+# was charted in the window); identical prompts count once
+# (`medmod_lib/prompts/retrieval.py`), so a shared prompt neither helps nor hurts.
+# The cell recomputes M, the chance levels, and how many test X-rays share their
+# prompt with another stay.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+canonical = pd.Series(test_pairs.prompts)
+distinct = canonical.nunique()
+print(f"{len(canonical)} test X-rays, {distinct} distinct prompts")
+print(f"{int(canonical.duplicated(keep=False).sum())} X-rays share their prompt with another stay")
+for k in ks:
+    row = retrieval[retrieval["k"] == k].iloc[0]
+    print(
+        f"  recall@{k}: chance min(k, M) / M = {min(k, distinct) / distinct:.3f} "
+        f"(table: {row['chance']:.3f}), this run {row['recall']:.3f}"
+    )
+
+# %% [markdown]
+# ### Exercise 2: How much training did prompt-clip get?
+# Count the optimisation steps of this run's `prompt-clip` pretraining (epochs times
+# batches per epoch) before you look at the log. Is that enough to expect retrieval
+# above chance, and an encoder better than the untrained ResNet?
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# Steps = epochs x floor(training pairs / batch size): the training loader drops the
+# last, incomplete batch (a contrastive batch needs its full set of negatives), so a
+# few epochs on a few hundred paired stays give a few dozen steps. Contrastive
+# image-text models are trained for many thousands of steps; after a few dozen the
+# ResNet has barely moved from its random start. The planted link between a prompt
+# and a film is also indirect: the prompts state vitals, labs and GCS, which carry
+# the shared factor and only weakly the lung and cardiac state drawn on the film
+# (`VITALS` and `FINDINGS` in `medmod_lib/synthetic/signal.py`). So after a few
+# dozen steps, retrieval near chance and `prompt-clip` not distinguishable from
+# `random-init` are the expected null result of a short run, not a bug; more epochs
+# (the `gpu` profile) or more patients are the remedy. The cell counts the steps
+# from the training log and puts recall next to chance.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+n_train = len(prompts.train.table)
+steps = int(log.loc[log["split"] == "train", "step"].max())
+per_epoch = n_train // batch_size if n_train > batch_size else 1  # last batch dropped
+print(
+    f"{n_train} training pairs, batch {batch_size}: {per_epoch} step(s) per epoch x {epochs} "
+    f"epoch(s) = {per_epoch * epochs}; the log's last step: {steps}"
+)
+r1 = retrieval.iloc[0]
+print(
+    f"recall@{int(r1['k'])} {r1['recall']:.3f} vs chance {r1['chance']:.3f} "
+    f"({r1['recall'] / r1['chance']:.1f} x chance)"
+)
+
+# %% [markdown]
+# ### Exercise 3: Does any pretrained encoder beat the untrained one?
+# The last table gives `prompt-clip` minus each other method, with a paired bootstrap
+# interval. Predict, from exercise 2, the verdict against `random-init` on each task;
+# then list every method's difference to `random-init` (computed the same way).
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# If pretraining took only a few dozen steps, expect the intervals against
+# `random-init` to contain 0 (not distinguishable) or even to favour the untrained
+# ResNet, whose random features a linear probe can use as well as barely trained
+# ones. A difference that is distinguishable on a small test set with a handful of
+# positives would deserve suspicion too. The cell runs the paired bootstrap of each
+# pretrained method against `random-init` from the stored test predictions (no
+# training).
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+for task in eval_tasks:
+    for method in [m for m in encoders if m != "random-init"]:
+        d = compare_results(
+            evaluated[task, method], evaluated[task, "random-init"], n_boot=bootstrap, seed=ctx.seed
+        )
+        verdict = "better" if d.ci_low > 0 else "worse" if d.ci_high < 0 else "not distinguishable"
+        print(
+            f"{task}: {method:12s} - random-init = {d.diff:+.3f} {d.metric} "
+            f"[{d.ci_low:+.3f}, {d.ci_high:+.3f}] -> {verdict}"
         )

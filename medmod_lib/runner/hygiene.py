@@ -124,8 +124,14 @@ def check_skeleton(nb: nbformat.NotebookNode, where: str) -> list[str]:
                     )
     if not headings:
         problems.append(f"{where}: no `## Step` headings")
-    elif headings[-1].lower() != "takeaways":
-        problems.append(f"{where}: the last `##` section must be `## Takeaways`")
+    elif headings[-1].lower() != "takeaways" and [h.lower() for h in headings[-2:]] != [
+        "takeaways",
+        "exercises",
+    ]:
+        problems.append(
+            f"{where}: the last `##` section must be `## Takeaways` (or `## Takeaways` "
+            "then `## Exercises`)"
+        )
     return problems
 
 
