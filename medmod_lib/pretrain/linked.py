@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,8 @@ class LinkedPairs:
         label: the probe's label column.
         settings: how the pairs were built.
         collate: the batch collate function.
+        sources: fingerprints of the linked cohorts and the image list the pairs come
+            from (:func:`sources_of`); runs trained on them are stale when they change.
     """
 
     train: Subset
@@ -126,6 +128,7 @@ class LinkedPairs:
     label: str
     settings: PairData
     collate: Any
+    sources: dict[str, str] = field(default_factory=dict)
 
     def loader(
         self, split: str, *, batch_size: int, seed: int = 0, num_workers: int = 0
@@ -217,6 +220,7 @@ def linked_pairs(linked, ehr, cache, settings: PairData | None = None) -> Linked
         y = source.samples.iloc[sets[name].indices][label].to_numpy(float)
         positives[key] = int(np.nansum(y))
     return LinkedPairs(
+        sources=sources_of(linked, cache),
         train=sets["train"],
         probe_train=sets["probe_train"],
         val=sets["val"],
@@ -227,6 +231,19 @@ def linked_pairs(linked, ehr, cache, settings: PairData | None = None) -> Linked
         settings=s,
         collate=plain.collate,
     )
+
+
+def sources_of(linked, cache) -> dict[str, str]:
+    """Fingerprints (:func:`medmod_lib.artifacts.digest_of`) of the linked cohorts and the
+    image cache's image list; empty entries for objects without a folder (tests)."""
+    from .. import artifacts
+
+    found = {}
+    if getattr(linked, "root", None) is not None:
+        found["linked"] = artifacts.digest_of(linked.root, "linking.json")
+    if getattr(cache, "cache_dir", None) is not None:
+        found["image_cache"] = artifacts.digest_of(cache.cache_dir, "plan.json")
+    return found
 
 
 def _stay_image_dataset(linked, ehr, cache, s: PairData, task: Task, plain):
@@ -485,10 +502,7 @@ def ensure_pretrained(
     ehr = workflow.ensure_processed(root, output_dir)
     linked = workflow.ensure_linked(ehr, root, output_dir)
     cache = workflow.ensure_image_cache(root, output_dir, progress=wanted.progress)
-    upstream = {
-        "linked": artifacts.digest_of(linked.root, "linking.json"),
-        "image_cache": artifacts.digest_of(cache.cache_dir, "plan.json"),
-    }
+    upstream = sources_of(linked, cache)
     if (out / SETTINGS_FILE).is_file() and (out / BEST).is_file() and not force:
         stored = read_settings(out)
         stamp = artifacts.read_stamp(out)

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from .. import artifacts
 from ..pretrain import PretrainConfig, PretrainModel, make_probe_fn
 from ..pretrain.linked import (
     SETTINGS_FILE,
@@ -32,7 +33,6 @@ from ..pretrain.linked import (
     load_pretrained,
     pretrain_dir,
     pretrain_linked,
-    read_settings,
 )
 from ..training.checkpoint import BEST, load_model_weights
 from .model import METHOD, PromptCLIPConfig, PromptCLIPModel, build_prompt_model, pretrain_prompts
@@ -73,32 +73,42 @@ def ensure_prompt_clip(
         "data": _data(pairs),
         "n_variants": prompts.train.table.n_variants,
     }
-    if not force and (out / SETTINGS_FILE).is_file() and (out / BEST).is_file():
-        stored = json.loads((out / SETTINGS_FILE).read_text())
-        if {k: stored.get(k) for k in wanted} == wanted and stored.get("finished"):
-            model = build_prompt_model(config)
-            load_model_weights(model, out / BEST)
-            return model.eval()
-    for name in ("last.pt", BEST, SETTINGS_FILE, "log.csv"):
-        (out / name).unlink(missing_ok=True)
-    bs = config.batch_size
-    probe = make_probe_fn(
-        pairs.loader("probe_train", batch_size=bs),
-        pairs.loader("val", batch_size=bs),
-        features="cxr",
+
+    def build(tmp: Path) -> None:
+        bs = config.batch_size
+        probe = make_probe_fn(
+            pairs.loader("probe_train", batch_size=bs),
+            pairs.loader("val", batch_size=bs),
+            features="cxr",
+        )
+        result = pretrain_prompts(
+            config,
+            prompts.loader("train", batch_size=bs, seed=config.seed),
+            prompts.loader("val", batch_size=bs),
+            out_dir=tmp,
+            probe_fn=probe if monitor == "val_auroc" else None,
+        )
+        if not (tmp / BEST).is_file():  # no epoch improved: keep the last
+            torch.save({"model": result.model.state_dict()}, tmp / BEST)
+        info = {**wanted, "monitor": monitor, "best_epoch": result.best_epoch, "finished": True}
+        (tmp / SETTINGS_FILE).write_text(json.dumps(info, indent=2, default=str) + "\n")
+
+    def load(folder: Path) -> PromptCLIPModel:
+        model = build_prompt_model(config)
+        load_model_weights(model, folder / BEST)
+        return model.eval()
+
+    # Built in a temporary sibling, reused while settings and the pairs' sources match.
+    return artifacts.get_or_build(
+        out,
+        kind="prompt-clip",
+        settings=wanted,
+        upstream=pairs.sources,
+        build=build,
+        load=load,
+        force=force,
+        markers=(SETTINGS_FILE, BEST, "last.pt"),
     )
-    result = pretrain_prompts(
-        config,
-        prompts.loader("train", batch_size=bs, seed=config.seed),
-        prompts.loader("val", batch_size=bs),
-        out_dir=out,
-        probe_fn=probe if monitor == "val_auroc" else None,
-    )
-    if not (out / BEST).is_file():  # no epoch improved: keep the last
-        torch.save({"model": result.model.state_dict()}, out / BEST)
-    info = {**wanted, "monitor": monitor, "best_epoch": result.best_epoch, "finished": True}
-    (out / SETTINGS_FILE).write_text(json.dumps(info, indent=2, default=str) + "\n")
-    return result.model.cpu().eval()
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
@@ -166,20 +176,19 @@ def ensure_simclr_xray(
     """
     config = replace(config, method="simclr", views="intra")
     out = pretrain_dir(output_dir, SIMCLR_XRAY, config.seed)
-    if not force and (out / BEST).is_file() and (out / SETTINGS_FILE).is_file():
-        stored = read_settings(out)
-        same = {
-            k: v
-            for k, v in stored["pretrain"].items()
-            if k not in ("device", "progress", "monitor")
-        }
-        want = {
-            k: v for k, v in config.to_dict().items() if k not in ("device", "progress", "monitor")
-        }
-        if same == want and stored.get("data") == _data(pairs) and stored.get("finished"):
-            return load_pretrained(out)
-    result = pretrain_linked(two_view_pairs(pairs), config, out_dir=out, features="cxr")
-    return result.model.cpu().eval()
+    want = {k: v for k, v in config.to_dict().items() if k not in ("device", "progress", "monitor")}
+    return artifacts.get_or_build(
+        out,
+        kind="simclr-xray",
+        settings={"pretrain": want, "data": _data(pairs)},
+        upstream=pairs.sources,
+        build=lambda tmp: pretrain_linked(
+            two_view_pairs(pairs), config, out_dir=tmp, features="cxr"
+        ),
+        load=load_pretrained,
+        force=force,
+        markers=(SETTINGS_FILE, BEST, "last.pt"),
+    )
 
 
 def _data(pairs: LinkedPairs) -> dict[str, Any]:

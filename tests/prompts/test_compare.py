@@ -66,3 +66,36 @@ def test_simclr_xray_trains_on_two_image_views(pairs, tmp_path):
     stamp = (folder / "log.csv").stat().st_mtime_ns
     ensure_simclr_xray(tmp_path, pairs, PretrainConfig(**FAST))
     assert (folder / "log.csv").stat().st_mtime_ns == stamp
+
+
+def test_a_killed_prompt_run_is_never_reused_and_new_links_retrain(
+    linked, pairs, counting_encoder, tmp_path, monkeypatch
+):
+    """Issue #20: prompt runs follow the one get-or-build rule (medmod_lib.artifacts)."""
+    import dataclasses
+
+    from medmod_lib.prompts import compare
+
+    ehr, _, out = linked
+    prompts = prompt_datasets(
+        pairs, ehr, cache_dir=out / "emb-compare", encoder=counting_encoder, progress=False
+    )
+    config = PromptCLIPConfig(text_dim=3, **FAST)
+    real = compare.pretrain_prompts
+
+    def killed(*args, **kwargs):
+        real(*args, **kwargs)  # checkpoints written, settings.json not yet
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(compare, "pretrain_prompts", killed)
+        with pytest.raises(KeyboardInterrupt):
+            ensure_prompt_clip(tmp_path, pairs, prompts, config)
+    folder = pretrain_dir(tmp_path, "prompt-clip", 0)
+    assert not folder.exists() and not list(folder.parent.iterdir())
+    ensure_prompt_clip(tmp_path, pairs, prompts, config)
+    stamp = (folder / "log.csv").stat().st_mtime_ns
+    assert pairs.sources["linked"]  # the pairs know the links they come from
+    relinked = dataclasses.replace(pairs, sources={**pairs.sources, "linked": "rebuilt"})
+    ensure_prompt_clip(tmp_path, relinked, prompts, config)
+    assert (folder / "log.csv").stat().st_mtime_ns != stamp  # other links: retrained
