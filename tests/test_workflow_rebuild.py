@@ -153,3 +153,21 @@ def test_a_rebuilt_processed_folder_invalidates_its_links(own_root, tmp_path):
     digest = artifacts.read_stamp(linked.root)["digest"]
     other = wf.ensure_processed(own_root, out, replace(wf.default_ehr_config(own_root), seed=3))
     assert artifacts.read_stamp(wf.ensure_linked(other, own_root, out).root)["digest"] != digest
+
+
+def test_a_killed_linking_is_never_reused(synthetic_root, tmp_path, monkeypatch):
+    from medmod_lib.linking import build
+
+    ehr = wf.ensure_processed(synthetic_root, tmp_path)
+    fresh = _tree(wf.ensure_linked(ehr, synthetic_root, tmp_path / "a").root)
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:  # after the cohorts and the figure, before linking.json
+        m.setattr(build, "write_cohort_card", stop)
+        with pytest.raises(KeyboardInterrupt):
+            wf.ensure_linked(ehr, synthetic_root, tmp_path / "b")
+    assert not (tmp_path / "b" / "linked").exists()
+    assert not list((tmp_path / "b").glob(".linked*"))
+    assert _tree(wf.ensure_linked(ehr, synthetic_root, tmp_path / "b").root) == fresh
