@@ -276,6 +276,16 @@ def _check_replaceable(out: Path, kind: str, markers: tuple[str, ...]) -> None:
     )
 
 
+def discard(out: str | Path) -> None:
+    """Remove the artifact ``out``: renamed aside first (readers never see half of it)."""
+    out = Path(out)
+    if not out.exists():
+        return
+    old = out.parent / f".{out.name}{_OLD}{os.getpid()}-{secrets.token_hex(4)}"
+    os.replace(out, old)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def _swap(tmp: Path, out: Path, token: str, keep: tuple[str, ...] = ()) -> None:
     """Rename ``tmp`` to ``out``; the previous ``out`` is moved aside, then deleted."""
     old = None

@@ -151,12 +151,23 @@ def ensure_linked(
 def ensure_image_cache(
     data_root: str | Path, output_dir: str | Path, *, size: int = 256, progress: bool = True
 ):
-    """``output_dir/cache_<size>``: every image of the release decoded once (resumable)."""
-    from . import cxr
+    """``output_dir/cache_<size>``: every image of the release decoded once (resumable).
+
+    The cache is resumed shard by shard (each shard is renamed into place whole); its
+    plan fingerprints the image list (dicom_id and path of every image) and the size.
+    When the release lists other images, the old cache is removed and built again.
+    """
+    from .cxr.cache import CachePlanError, ImageCache, build_cache
 
     cache_dir = Path(output_dir) / f"cache_{size}"
-    report = cxr.build_cache(data_root, cache_dir, size=size, progress=progress)
-    return cxr.ImageCache(report.cache_dir)
+    artifacts.reclaim_partials(cache_dir)
+    try:
+        report = build_cache(data_root, cache_dir, size=size, progress=progress)
+    except CachePlanError as err:
+        print(f"ensure_image_cache: {err} Rebuilding it for the current release.")
+        artifacts.discard(cache_dir)
+        report = build_cache(data_root, cache_dir, size=size, progress=progress)
+    return ImageCache(report.cache_dir)
 
 
 @dataclass

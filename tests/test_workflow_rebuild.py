@@ -171,3 +171,18 @@ def test_a_killed_linking_is_never_reused(synthetic_root, tmp_path, monkeypatch)
     assert not (tmp_path / "b" / "linked").exists()
     assert not list((tmp_path / "b").glob(".linked*"))
     assert _tree(wf.ensure_linked(ehr, synthetic_root, tmp_path / "b").root) == fresh
+
+
+def test_an_image_cache_of_another_image_list_is_rebuilt(synthetic_root, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(synthetic_root, root)
+    cache = wf.ensure_image_cache(root, tmp_path, size=32, progress=False)
+    n = len(cache)
+    metadata = next((root / "mimic-cxr-jpg").glob("*/mimic-cxr-2.0.0-metadata.csv.gz"))
+    st = metadata.stat()
+    frame = pd.read_csv(metadata)
+    frame.iloc[1:].to_csv(metadata, index=False, compression="gzip")  # one film fewer
+    os.utime(metadata, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = wf.ensure_image_cache(root, tmp_path, size=32, progress=False)
+    assert len(again) == n - 1 and str(frame["dicom_id"].iloc[0]) not in again
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -45,6 +45,7 @@ from ..paths import check_output_location, mimic_cxr_root, output_root
 from .decode import build_shard, center_crop_box, decode_resized, resized_shape
 
 __all__ = [
+    "CachePlanError",
     "CacheReport",
     "ImageCache",
     "build_cache",
@@ -57,6 +58,10 @@ __all__ = [
 CACHE_FORMAT = "medmod-cxr-cache/1"
 #: Images per shard: 16 MB at 256 px; the unit of resumption and of progress updates.
 DEFAULT_SHARD_SIZE = 256
+
+
+class CachePlanError(ValueError):
+    """``cache_dir`` holds a cache of another image list, size or shard size."""
 
 
 def default_cache_dir(size: int = 256) -> Path:
@@ -193,7 +198,7 @@ def build_cache(
     if plan_path.exists():
         old = json.loads(plan_path.read_text())
         if old.get("fingerprint") != plan["fingerprint"]:
-            raise ValueError(
+            raise CachePlanError(
                 f"{cache_dir} holds a cache of another image list, size or shard size "
                 f"({old.get('images')} images at {old.get('size')} px). Use a new cache_dir "
                 f"or delete this one."
@@ -201,7 +206,9 @@ def build_cache(
     else:
         shards_dir.mkdir(parents=True, exist_ok=True)
         index.to_parquet(cache_dir / "index.parquet", index=False)
-        plan_path.write_text(json.dumps(plan, indent=2))
+        partial = plan_path.with_name(f"plan.json.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(plan, indent=2))
+        os.replace(partial, plan_path)  # written last and whole: it marks a started cache
 
     todo = [s for s in range(plan["shards"]) if not _shard_done(shards_dir, s, retry_failed)]
     reused = plan["shards"] - len(todo)
