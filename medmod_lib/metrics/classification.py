@@ -287,7 +287,7 @@ def auroc_half_width(auc: float, n_pos: int, n_neg: int, z: float = 1.96) -> flo
     if not 0.0 < auc < 1.0:
         raise ValueError(f"auc must lie in (0, 1), got {auc}")
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (
-        auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)
-    ) / (n_pos * n_neg)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
+        n_pos * n_neg
+    )
     return float(z * np.sqrt(var))

@@ -73,7 +73,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 text-align:left;vertical-align:top}th{background:#f3f3f3}code{font-size:90%}
 .ok{color:#1a7f37}.cached{color:#1a7f37}.failed{color:#cf222e;font-weight:bold}
 .skipped{color:#9a6700}.pending{color:#777}pre{white-space:pre-wrap;margin:0}
-img{max-width:100%;height:auto}figure{margin:1em 0}figcaption{color:#555}
+img{max-width:100%;height:auto}.notice{background:#fff8c5;padding:8px;border:1px solid #d4a72c}figure{margin:1em 0}figcaption{color:#555}
 """
 
 
@@ -195,6 +195,11 @@ def write_index(
         f"<title>MedMod run {html.escape(str(meta.get('run', '')))}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>MedMod run <code>{html.escape(str(meta.get('run', '')))}</code></h1>",
+        *(
+            [f"<p class='notice'><b>{html.escape(str(meta['data use']))}</b></p>"]
+            if meta.get("data use")
+            else []
+        ),
         f"<p>Notebooks: {html.escape(', '.join(f'{v} {k}' for k, v in counts.items()))}; "
         f"wall time {html.escape(str(meta.get('wall time', '')))}. "
         f"Every number: <a href='results.csv'>results.csv</a> ({n_rows} rows, tidy format); "

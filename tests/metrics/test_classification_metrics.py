@@ -104,6 +104,8 @@ def test_auroc_half_width_matches_hanley_mcneil_and_shrinks_with_the_test_set():
     small, large = auroc_half_width(0.75, 8, 50), auroc_half_width(0.75, 95, 585)
     assert small > 0.15 > 0.06 > large
     # the half-width roughly halves with four times the samples
-    assert auroc_half_width(0.75, 400, 1600) == pytest.approx(auroc_half_width(0.75, 100, 400) / 2, rel=0.05)
+    assert auroc_half_width(0.75, 400, 1600) == pytest.approx(
+        auroc_half_width(0.75, 100, 400) / 2, rel=0.05
+    )
     with pytest.raises(ValueError, match="positives"):
         auroc_half_width(0.75, 0, 10)

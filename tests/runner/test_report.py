@@ -179,3 +179,11 @@ def test_summary_figures_stay_readable_with_many_methods_and_test_sets(tmp_path)
     table = summary.headline_tables(many)["in-hospital-mortality"]
     assert table.shape == (40, 9)
     assert table.iloc[0, 0].endswith("3 seeds)")  # mean and range over seeds, not one interval
+
+
+def test_a_data_use_notice_opens_the_index(tmp_path):
+    meta = {"run": "real", "data use": "Data use notice: credentialed data"}
+    page = write_index(tmp_path, [], pd.DataFrame(), meta).read_text()
+    assert page.index("class='notice'") < page.index("<h2>Claims")
+    plain = write_index(tmp_path, [], pd.DataFrame(), {"run": "synthetic"}).read_text()
+    assert "class='notice'" not in plain
