@@ -158,8 +158,16 @@ ehr.cohort_flow
 # ## 5. One patient's timeline
 # Multimodal models see a stay as vitals over time plus the X-rays taken while it
 # lasted; drawing both on one time axis shows what "linking" will mean in `01_linking`.
+#
+# **What may be shared.** On real MIMIC data, a stay's ids, films, vitals and labels are
+# patient-level data under the PhysioNet data use agreement: never post them, paste them
+# into an online service (chatbots included) or commit them. The cells that show one
+# patient are tagged `patient-level`; on real data the runner's reports drop their
+# outputs, redact identifiers and the data path, and carry a data-use notice
+# (`--private` keeps everything, for your own machine only). Aggregate results remain
+# covered by the agreement too. The synthetic data has no such limits.
 
-# %%
+# %% tags=["patient-level"]
 chosen = int(stay_id) if stay_id is not None else viz.pick_stay(ehr, images)
 shots = viz.stay_images(ehr, chosen, images)
 print(f"stay {chosen}: {len(shots)} X-ray image(s) taken between intime and outtime")
@@ -171,11 +179,11 @@ fig = viz.plot_stay_timeline(ehr, chosen, images=images, cache=cache, max_images
 # Each task predicts something different about the same stay: mortality, the 25
 # phenotypes (from ICD codes), or the 14 findings of each X-ray study.
 
-# %%
+# %% tags=["patient-level"]
 labels = viz.stay_labels(ehr, chosen, stay_images=shots, chexpert=chexpert)
 print(viz.format_labels(labels))
 
-# %%
+# %% tags=["patient-level"]
 if len(shots):
     first8 = shots.head(8)
     titles = [f"+{r.hours_from_intime:.1f} h {r.ViewPosition}" for r in first8.itertuples()]
@@ -187,7 +195,7 @@ if len(shots):
 # X-rays. It needs a live Jupyter session (the dropdown does nothing in an
 # executed report, where the figures above carry the content).
 
-# %%
+# %% tags=["patient-level"]
 explorer = viz.stay_explorer(ehr, images, cache, chexpert=chexpert, default=chosen)
 display(explorer)
 print(f"Choose a stay above to draw it (the static figures show stay {chosen}).")

@@ -99,8 +99,11 @@ print("prompt window:", rule.describe())
 # window end (tests check this for every task). Training draws one of several
 # seeded variants per step (paraphrases, shuffled sentences, dropped attributes,
 # rounded numbers and °F), MEDIMP's textual augmentation without a language model.
+# On real MIMIC data a prompt is patient-level text under the PhysioNet data use
+# agreement: never paste it into an online service (chatbots, translation, hosted
+# language models); the kit's text encoders run offline.
 
-# %%
+# %% tags=["patient-level"]
 from medmod_lib.prompts import prompt_datasets
 
 prompts = prompt_datasets(
@@ -183,7 +186,7 @@ retrieval = recall_at_k(test_pairs, ks=ks)
 print(retrieval.round(3).to_string(index=False))
 plot_retrieval(retrieval)
 
-# %%
+# %% tags=["patient-level"]
 print("X-ray of stay", int(test_pairs.stay_id[0]), "- nearest prompts:")
 for _, row in nearest_prompts(test_pairs, 0, k=3).iterrows():
     print(
