@@ -37,7 +37,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import __version__, reference
-from ..ehr.cohort import number_episodes
+from ..ehr.cohort import STAY_COLUMNS, number_episodes
 from ..ehr.discretizer import Normalizer, discretize_events, header
 from ..ehr.listfiles import write_listfiles
 from ..ehr.processed import ProcessedEHR
@@ -50,27 +50,6 @@ from .layout import EPS, EXPORT_TASKS, FOLDER_OF_SPLIT, IHM_HOURS, check_out, ep
 SPLITS = ("train", "val", "test")
 #: Tasks whose episode files hold the whole stay, preferred in this order.
 WHOLE_STAY = (Task.PHENOTYPING, Task.LENGTH_OF_STAY, Task.DECOMPENSATION)
-STAY_COLUMNS = [
-    "subject_id",
-    "hadm_id",
-    "stay_id",
-    "intime",
-    "outtime",
-    "los",
-    "admittime",
-    "dischtime",
-    "deathtime",
-    "dod",
-    "gender",
-    "anchor_age",
-    "age",
-    "race",
-    "admission_type",
-    "first_careunit",
-    "last_careunit",
-    "mortality_inunit",
-    "mortality_inhospital",
-]
 
 
 def read_all_stays(path: Path) -> pd.DataFrame:

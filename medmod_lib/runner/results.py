@@ -127,10 +127,13 @@ def save_results(frame: pd.DataFrame, output_dir: str | Path, name: str) -> Path
     Raises:
         ValueError: Wrong columns, non-numeric values, or a bad file name.
     """
+    return _save(_validate(frame, f"save_results({name!r})"), results_dir(output_dir), name)
+
+
+def _save(table: pd.DataFrame, folder: Path, name: str) -> Path:
     if not _NAME_RE.match(name):
-        raise ValueError(f"Results name {name!r}: use letters, digits, `_.+-` only.")
-    table = _validate(frame, f"save_results({name!r})")
-    path = results_dir(output_dir) / f"{name}.csv"
+        raise ValueError(f"File name {name!r}: use letters, digits, `_.+-` only.")
+    path = folder / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.6g")
     return path
@@ -142,13 +145,7 @@ def save_claims(frame: pd.DataFrame, output_dir: str | Path, name: str) -> Path:
     Raises:
         ValueError: wrong columns, non-numeric differences, or a bad file name.
     """
-    if not _NAME_RE.match(name):
-        raise ValueError(f"Claims name {name!r}: use letters, digits, `_.+-` only.")
-    table = _validate_claims(frame, f"save_claims({name!r})")
-    path = claims_dir(output_dir) / f"{name}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, float_format="%.6g")
-    return path
+    return _save(_validate_claims(frame, f"save_claims({name!r})"), claims_dir(output_dir), name)
 
 
 @dataclass
