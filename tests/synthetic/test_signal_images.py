@@ -19,6 +19,8 @@ from medmod_lib.synthetic import generate
 FINDING_AUROC_MIN = {"Cardiomegaly": 0.85, "Pleural Effusion": 0.78, "Edema": 0.78}
 IMAGE_IHM_AUROC_BAND = (0.62, 0.85)
 FUSED_OVER_IMAGE_MIN = 0.04
+#: The films add to the EHR for mortality: the basis of the demo's fusion claims.
+FUSED_OVER_EHR_MIN = 0.02
 ETT_AUROC_MIN = 0.85
 IMAGE_FEATURES = [
     "Atelectasis",
@@ -110,7 +112,7 @@ def test_findings_are_visible_in_pixels(stays_with_films):
 
 @pytest.mark.slow
 def test_mortality_information_is_split_across_modalities(stays_with_films):
-    """X-ray-only predicts death; EHR + X-ray beats X-ray alone and is not worse than EHR alone."""
+    """X-ray-only predicts death; EHR + X-ray beats each alone (each holds what the other lacks)."""
     films, pixels, ehr = stays_with_films
     y = films["hospital_expire_flag"].to_numpy()
     # Image features: cross-validated finding scores from pixels (an image-only model).
@@ -134,7 +136,8 @@ def test_mortality_information_is_split_across_modalities(stays_with_films):
     print(f"death: X-ray {auc_image:.3f}, EHR {auc_ehr:.3f}, EHR + X-ray {auc_fused:.3f}")
     assert IMAGE_IHM_AUROC_BAND[0] <= auc_image <= IMAGE_IHM_AUROC_BAND[1], auc_image
     assert auc_fused >= auc_image + FUSED_OVER_IMAGE_MIN, (auc_fused, auc_image)
-    assert auc_fused >= auc_ehr - 0.005, (auc_fused, auc_ehr)
+    assert auc_fused >= auc_ehr + FUSED_OVER_EHR_MIN, (auc_fused, auc_ehr)
+    assert auc_ehr > auc_image, (auc_ehr, auc_image)  # the demo's "EHR-only beats X-ray-only"
 
 
 @pytest.mark.slow
