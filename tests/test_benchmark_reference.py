@@ -46,7 +46,10 @@ def test_reference_path_matches_the_kit_on_heart_rate(m3, synthetic_root, linked
     hr, mask = names.index("Heart Rate"), names.index("mask->Heart Rate")
     disc = m3._Discretizer()
     index = ehr.index
-    compared = 0
+    # the kit drops physiologically impossible values (README decisions: range filter);
+    # mimic3-benchmarks keeps them, so a stay with an HR artefact (0 or 999) is not compared
+    low, high = reference.variable_ranges().loc["Heart Rate", ["OUTLIER LOW", "OUTLIER HIGH"]]
+    compared = artefacts = 0
     for subject_dir in sorted(p for p in tmp_path.iterdir() if p.is_dir())[:20]:
         subject = stays[stays["subject_id"] == int(subject_dir.name)].sort_values("intime")
         for k, stay_id in enumerate(subject["stay_id"], start=1):
@@ -55,9 +58,12 @@ def test_reference_path_matches_the_kit_on_heart_rate(m3, synthetic_root, linked
                 continue
             ref = disc.transform(*m3._read_timeseries(path))
             assert ref.shape[1] == len(names) == 76
+            if ((ref[:, hr] < low) | (ref[:, hr] > high)).any():
+                artefacts += 1
+                continue
             ours = ehr.inputs(stay_id, int(index.loc[stay_id, "n_bins"]))
             n = min(len(ref), len(ours))
             np.testing.assert_allclose(ref[:n, hr], ours[:n, hr], rtol=1e-6)
             np.testing.assert_array_equal(ref[:n, mask], ours[:n, mask])
             compared += 1
-    assert compared >= 10
+    assert compared >= 10 and artefacts <= compared
