@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import __version__
+from .scratch import process_alive
 
 STAMP = ".medmod_build.json"
 _PARTIAL = ".partial-"
@@ -126,16 +127,6 @@ def digest_of(folder: str | Path, fallback: str | None = None) -> str:
     raise FileNotFoundError(f"{folder} is not a complete artifact (no {STAMP}).")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reclaim_partials(out: str | Path) -> list[Path]:
     """Remove the partial and old copies of ``out`` that dead processes left behind."""
     out = Path(out)
@@ -148,7 +139,7 @@ def reclaim_partials(out: str | Path) -> list[Path]:
                 pid = int(path.name[len(f".{out.name}{tag}") :].split("-")[0])
             except ValueError:
                 continue
-            if pid != os.getpid() and not _alive(pid):
+            if pid != os.getpid() and not process_alive(pid):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     return removed

@@ -42,7 +42,8 @@ def duckdb_prefix() -> str:
     return f"{DUCKDB_PREFIX}{os.getpid()}_"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (one owned by another user counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -56,7 +57,7 @@ def _stale(path: Path, now: float) -> bool:
     match = _OURS.match(path.name)
     if match:
         pid = int(match.group(1))
-        return pid != os.getpid() and not _alive(pid)
+        return pid != os.getpid() and not process_alive(pid)
     if _LEGACY_DUCKDB.match(path.name) or _LEGACY_CHUNKS.match(path.name):
         try:
             return now - path.stat().st_mtime > LEGACY_AGE_S

@@ -83,33 +83,54 @@ def empty_claims() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in CLAIM_COLUMNS})
 
 
-def _validate_claims(frame: pd.DataFrame, where: str) -> pd.DataFrame:
-    missing = [c for c in CLAIM_COLUMNS if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in CLAIM_COLUMNS]
+def _checked(
+    frame: pd.DataFrame,
+    where: str,
+    *,
+    required: tuple[str, ...],
+    allowed: tuple[str, ...],
+    numeric: tuple[str, ...],
+    hint: str,
+) -> pd.DataFrame:
+    """``frame`` with exactly the ``allowed`` columns, ``numeric`` ones parsed as numbers.
+
+    Raises:
+        ValueError: a required column is missing or an unknown one is present (``hint``
+            says how to build the table), or a numeric cell is not a number.
+    """
+    missing = [c for c in required if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in allowed]
     if missing or extra:
-        raise ValueError(
-            f"{where}: claims columns must be {list(CLAIM_COLUMNS)}; missing {missing}, "
-            f"unexpected {extra}. Build the rows with medmod_lib.evaluation.claims.check_claim."
-        )
-    out = frame.reindex(columns=list(CLAIM_COLUMNS)).copy()
-    for col in _CLAIM_NUMERIC:
+        raise ValueError(f"{where}: {hint}; missing {missing}, unexpected {extra}.")
+    out = frame.reindex(columns=list(allowed)).copy()
+    for col in numeric:
         out[col] = pd.to_numeric(out[col], errors="raise")
     return out
+
+
+def _validate_claims(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    return _checked(
+        frame,
+        where,
+        required=CLAIM_COLUMNS,
+        allowed=CLAIM_COLUMNS,
+        numeric=_CLAIM_NUMERIC,
+        hint=f"claims columns must be {list(CLAIM_COLUMNS)} (build the rows with "
+        "medmod_lib.evaluation.claims.check_claim)",
+    )
 
 
 def _validate(frame: pd.DataFrame, where: str) -> pd.DataFrame:
-    missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in ALL_COLUMNS]
-    if missing or extra:
-        raise ValueError(
-            f"{where}: results columns must be {list(RESULT_COLUMNS)} (optionally followed by "
-            f"{list(OPTIONAL_COLUMNS)}); missing {missing}, unexpected {extra}. Build the table "
-            "with these columns (NaN where a value does not apply, e.g. ci_low without a bootstrap)."
-        )
-    out = frame.reindex(columns=list(ALL_COLUMNS)).copy()
-    for col in ("value", "ci_low", "ci_high"):
-        out[col] = pd.to_numeric(out[col], errors="raise")
-    return out
+    return _checked(
+        frame,
+        where,
+        required=RESULT_COLUMNS,
+        allowed=ALL_COLUMNS,
+        numeric=("value", "ci_low", "ci_high"),
+        hint=f"results columns must be {list(RESULT_COLUMNS)} (optionally followed by "
+        f"{list(OPTIONAL_COLUMNS)}; NaN where a value does not apply, e.g. ci_low without "
+        "a bootstrap)",
+    )
 
 
 def save_results(frame: pd.DataFrame, output_dir: str | Path, name: str) -> Path:
