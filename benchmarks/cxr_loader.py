@@ -65,7 +65,9 @@ from medmod_lib.cxr import (
 from medmod_lib.reference import CHEXPERT_LABELS
 from medmod_lib.schema import MIMIC_CXR, cxr_image_relpath
 
-HEIGHT, WIDTH = 3056, 2544  # the most common MIMIC-CXR frontal size (FACTS §2)
+# A typical MIMIC-CXR-JPG frontal size (``Rows`` x ``Columns`` in the release's
+# mimic-cxr-2.0.0-metadata.csv.gz; e.g. dicom 02aa804e-... of subject 10000032).
+HEIGHT, WIDTH = 3056, 2544
 
 
 def synthetic_film(seed: int, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:

@@ -86,7 +86,8 @@ def cap_display(max_rows: int = 30, max_columns: int = 20) -> None:
 
 def silence_known_warnings() -> None:
     """Hide warnings that are harmless here and would clutter every report."""
-    # seaborn 0.13 passes `vert` to matplotlib >= 3.10 boxplot (FACTS §11).
+    # seaborn 0.13 passes `vert` to matplotlib >= 3.10 boxplot, which warns that it is
+    # deprecated (matplotlib 3.10 release notes: boxplot `vert` -> `orientation`).
     warnings.filterwarnings("ignore", message=r".*vert.*", category=PendingDeprecationWarning)
     warnings.filterwarnings("ignore", message=r".*vert.*", category=DeprecationWarning)
     # DataLoader on a 2-core machine: the worker-count hint is expected.

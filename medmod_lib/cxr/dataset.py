@@ -1,6 +1,7 @@
 """The radiology dataset (image -> 14 CheXpert labels) over the image cache.
 
-Split without leakage (FACTS §6): the image split is derived from a
+Split without leakage (nyuad-cai/MedFuse ``ehr_utils/create_split.py`` replaces
+the official CXR split by the EHR subject split): the image split is derived from a
 subject-level split (``subject_id, split``, the EHR pipeline's ``splits.csv``)
 so that every image follows its subject, as MedFuse's ``create_split.py``
 does. Subjects absent from that file (no ICU cohort stay) go to ``train`` by

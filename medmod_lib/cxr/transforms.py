@@ -5,8 +5,9 @@ numpy (H, W) array as :meth:`ImageCache.get` returns), runs the geometric and
 intensity augmentations on the single grey channel in uint8 (fast in
 torchvision v2), then converts to float, normalises, and only at the end
 repeats the channel if ``channels=3``. Supervised and self-supervised presets
-normalise identically (MedMod defines Normalize for SSL but never applies it,
-FACTS §9 bug 13): ImageNet mean/std per channel for ``channels=3``; for
+normalise identically (MedMod's ``get_transforms_simclr``, nyuad-cai/MedMod
+``src/data/utils.py``, builds a Normalize but never appends it, so its SSL and
+supervised inputs differ): ImageNet mean/std per channel for ``channels=3``; for
 ``channels=1`` the mean of the ImageNet statistics (0.449, 0.226).
 
 Presets (``image_size`` = 224 unless given; 256 below scales as image_size*256/224):

@@ -1,6 +1,9 @@
 """The ICU cohort: the benchmark's stay filters, mortality labels and the cohort flow.
 
-Follows mimic3-benchmarks ``extract_subjects`` (FACTS §5.1) in its order:
+Follows mimic3-benchmarks in its order (YerevaNN/mimic3-benchmarks
+``mimic3benchmark/scripts/extract_subjects.py`` with the filters of
+``mimic3benchmark/mimic3csv.py``; MedFuse's MIMIC-IV port is
+``mimic4extract/mimic3benchmark/scripts/extract_subjects_iv.py``):
 drop stays with a transfer between care units, keep admissions with exactly
 one remaining ICU stay, keep adults by ``anchor_age``. Every filter can be
 switched off through :class:`CohortConfig`.
@@ -77,7 +80,12 @@ def _flow_row(step: str, stays: pd.DataFrame) -> dict[str, object]:
 def mortality_between(
     start: pd.Series, end: pd.Series, dod: pd.Series, deathtime: pd.Series
 ) -> pd.Series:
-    """1 if ``dod`` or ``deathtime`` lies in ``[start, end]`` (FACTS §1.6), else 0."""
+    """1 if ``dod`` or ``deathtime`` lies in ``[start, end]``, else 0.
+
+    The rule of YerevaNN/mimic3-benchmarks ``mimic3benchmark/mimic3csv.py``
+    (``add_inhospital_mortality_to_icustays``). The ``deathtime`` test matters on
+    MIMIC-IV, where ``dod`` is a date (midnight) and can precede ``admittime``.
+    """
     by_dod = dod.notna() & (start <= dod) & (dod <= end)
     by_deathtime = deathtime.notna() & (start <= deathtime) & (deathtime <= end)
     return (by_dod | by_deathtime).astype("int64")
@@ -184,7 +192,11 @@ def los_hours(stays: pd.DataFrame) -> pd.Series:
 
 
 def number_episodes(stays: pd.DataFrame) -> pd.Series:
-    """Benchmark episode numbers: 1-based by ``intime`` within each subject (FACTS §5.5)."""
+    """Benchmark episode numbers: 1-based by ``intime`` within each subject.
+
+    As YerevaNN/mimic3-benchmarks ``mimic3benchmark/subject.py`` (``read_stays``
+    sorts by intime) and ``scripts/extract_episodes_from_subjects.py`` (``episode{i+1}``).
+    """
     order = stays.sort_values(["subject_id", "intime", "stay_id"])
     episode = order.groupby("subject_id").cumcount() + 1
     return episode.reindex(stays.index).astype("int64")

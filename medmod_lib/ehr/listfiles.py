@@ -1,4 +1,8 @@
-"""Export task samples as mimic3-benchmarks / MedFuse listfiles (FACTS §5.5).
+"""Export task samples as mimic3-benchmarks / MedFuse listfiles.
+
+Formats of YerevaNN/mimic3-benchmarks ``mimic3benchmark/scripts/create_*.py`` and
+MedFuse's copies (nyuad-cai/MedFuse ``mimic4extract/mimic3benchmark/scripts/``), which
+add a ``stay_id`` column.
 
 ``listfiles/<task>/{train,val,test}_listfile.csv`` with the MedFuse header
 ``stay,period_length,stay_id,<labels>``; ``stay`` is

@@ -1,10 +1,14 @@
-"""Task samples and labels with the mimic3-benchmarks windows and exclusions (FACTS §5.2).
+"""Task samples and labels with the mimic3-benchmarks windows and exclusions.
+
+The rules restate YerevaNN/mimic3-benchmarks ``mimic3benchmark/scripts/create_*.py``
+(and MedFuse's MIMIC-IV copies under ``mimic4extract/``).
 
 Pure pandas/numpy over the cohort stays and a per-stay event summary, so
 every rule can be tested on hand-written frames:
 
 * in-hospital-mortality: LOS >= 48 h (up to 1e-6), >= 1 event in (-eps, 48 + eps);
-  one sample, ``period_length`` 48, label = in-hospital mortality (FACTS §1.6).
+  one sample, ``period_length`` 48, label = in-hospital mortality (``dod`` or
+  ``deathtime`` within the admission; :func:`~.cohort.mortality_between`).
 * phenotyping: >= 1 event in (-eps, LOS + eps); ``period_length`` = LOS hours;
   25 labels from the admission's ICD codes, keyed on ``(icd_version, icd_code)``:
   ICD-9 through the benchmark's CCS definitions, ICD-10 through AHRQ CCS for

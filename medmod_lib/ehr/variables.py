@@ -1,6 +1,11 @@
 """The 17 benchmark variables from ``chartevents`` and ``labevents``, cleaned in DuckDB.
 
-Rules (FACTS §3), each counted in the :class:`~medmod_lib.ehr.reader.SkipLog`:
+Rules, each counted in the :class:`~medmod_lib.ehr.reader.SkipLog`. The variables
+and itemids are those of YerevaNN/mimic3-benchmarks
+``mimic3benchmark/resources/itemid_to_variable_map.csv`` (MetaVision and lab rows);
+conversions are keyed on itemid because the unit tests of MedFuse's MIMIC-IV port
+(nyuad-cai/MedFuse ``mimic4extract/mimic3benchmark/preprocessing.py``) never fire
+for degF or inches:
 
 * itemids from ``mimic_iv_itemids_17vars.csv``; capillary refill found in
   ``icu/d_items`` (labels starting "Capillary Refill", ``linksto`` chartevents);

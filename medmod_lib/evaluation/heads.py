@@ -1,6 +1,8 @@
 """Task losses, scores and the encoder + linear-head classifier of the evaluation protocols.
 
-Losses per task (FACTS §7): binary and multi-label tasks use BCE with logits,
+Losses per task, as in the anchors (nyuad-cai/MedFuse ``trainers/fusion_trainer.py``
+uses BCE; nyuad-cai/MedMod ``src/models/selfsupervised/models/finetune.py`` uses
+cross-entropy for length of stay): binary and multi-label tasks use BCE with logits,
 masked by ``label_mask`` (radiology "ignore" policy: unknown labels do not
 count); length of stay uses cross-entropy over the 10 bins. Every loss also
 takes a row mask, so image-only models learn from paired rows only instead of

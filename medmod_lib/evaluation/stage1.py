@@ -1,6 +1,8 @@
 """MedFuse's stage 1: an X-ray encoder trained on the 14 radiology labels first.
 
-MedFuse trains its fusion models in two stages (FACTS, "Fusion variants"): the
+MedFuse trains its fusion models in two stages (Hayat, Geras, Shamout, MLHC 2022,
+arXiv 2207.07027; nyuad-cai/MedFuse ``trainers/fusion_trainer.py`` loads the
+stage-1 encoders given by ``--load_state_cxr`` / ``--load_state_ehr``): the
 X-ray encoder first learns the 14 CheXpert findings on the image-only radiology
 cohort, the EHR encoder learns the task (the EHR-only model); stage 2 starts the
 fusion model from both encoders and trains everything. Started from random

@@ -76,7 +76,10 @@ class CLIPLoss(nn.Module):
     it is clamped so that ``logit_scale <= max_logit_scale`` (100, i.e.
     tau >= 0.01), as CLIP does; the clamp is an in-place, gradient-free update,
     so the temperature can move back down after touching the bound. This fixes
-    MedMod's raw, unclamped temperature parameter (FACTS §9 item 14).
+    MedMod's ALIGN, whose temperature is a raw ``nn.Parameter`` with no log
+    parametrisation or clamp (nyuad-cai/MedMod
+    ``src/models/selfsupervised/models/align_model.py``, ``ContrastiveLoss``) and
+    can drift to zero or below.
 
     Args:
         temperature: initial tau > 0.

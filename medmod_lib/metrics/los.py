@@ -2,9 +2,11 @@
 
 The model predicts one of the 10 LOS bins (``medmod_lib.reference.LOS_BIN_EDGES_DAYS``).
 For the hour-based errors the predicted bin is mapped to its mean remaining
-LOS in hours (``LOS_BIN_MEANS_HOURS``), as mimic3-benchmarks does; MedMod's
-MAD between hours and the top softmax probability (FACTS §9 item 15) is not
-reproduced.
+LOS in hours (``LOS_BIN_MEANS_HOURS``), as mimic3-benchmarks does
+(YerevaNN/mimic3-benchmarks ``mimic3models/metrics.py``, ``CustomBins.means``).
+MedMod's MAD, the error between the true hours and the top softmax probability
+(nyuad-cai/MedMod ``src/models/supervised/trainers/fusion_trainer.py``,
+``mean_absolute_error(..., outPRED.max(1)[0])``), is not reproduced.
 
 Kappa uses all 10 classes as the label set, so the distance between bins 0 and
 9 is always 9 steps. scikit-learn's ``cohen_kappa_score`` without ``labels=``

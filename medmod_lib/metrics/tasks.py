@@ -7,7 +7,8 @@ in-hospital-mortality  ``auroc``, ``auprc``, ``brier``
 decompensation         ``auroc``, ``auprc``, ``brier``
 phenotyping            ``auroc_{micro,macro,weighted}``, same for ``auprc``, per-label
                        ``auroc[<name>]``/``auprc[<name>]``, ``auroc_macro_acute``,
-                       ``auroc_macro_chronic`` (FACTS §7), ``brier``
+                       ``auroc_macro_chronic`` (groups by the ``type`` field
+                       of MedFuse's ``icd_9_10_definitions_2.yaml``), ``brier``
 radiology              as phenotyping, without the acute/chronic split
 length-of-stay         ``kappa``, and ``mad``, ``mse``, ``mape`` when the truth is in hours
 =====================  ==============================================================

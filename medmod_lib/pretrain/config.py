@@ -1,7 +1,9 @@
 """Settings of a pretraining run.
 
 Defaults are the *CPU-laptop* configuration used by the notebooks (minutes on
-2 cores). The MedMod benchmark values are given in the comments (FACTS §7);
+2 cores). The MedMod benchmark values are given in the comments (Elsharief et al.,
+MedMod, CHIL 2025; nyuad-cai/MedMod ``src/scripts/pretrain/*.sh`` and
+``src/models/selfsupervised/``);
 :func:`medmod_benchmark` returns them as a config.
 """
 
@@ -161,7 +163,10 @@ class PretrainConfig:
 
 
 def medmod_benchmark(method: Method = "simclr", **overrides: Any) -> PretrainConfig:
-    """MedMod's published settings for ``method`` (FACTS §7); GPU-sized.
+    """MedMod's published settings for ``method``; GPU-sized.
+
+    From nyuad-cai/MedMod ``src/scripts/pretrain/{simclr,vicreg,align}.sh`` and the
+    trainers and models under ``src/models/selfsupervised/``.
 
     Args:
         method: ``"simclr"``, ``"vicreg"`` or ``"align"``.

@@ -1,4 +1,8 @@
-"""Plain local CSV metric logs (no wandb/neptune; FACTS §9 item 6).
+"""Plain local CSV metric logs, with no wandb or neptune dependency.
+
+(MedMod's self-supervised trainers, e.g. nyuad-cai/MedMod
+``src/models/selfsupervised/trainers/align_trainer.py``, import neptune and log to
+a Neptune project; this logger writes local files only.)
 
 One row per logged step and per epoch summary: ``epoch, step, split, lr`` and
 then one column per loss term or metric, in order of first appearance. The file

@@ -24,8 +24,10 @@ class OptimConfig:
         lr: peak learning rate (after warm-up).
         weight_decay: decoupled weight decay; biases and 1-D parameters (norms,
             temperatures) are excluded.
-        betas: AdamW betas; (0.9, 0.999) as in the paper (MedFuse's (0.9, 0.9)
-            is a bug, FACTS §9 item 4).
+        betas: AdamW betas; (0.9, 0.999) as in the paper. MedFuse's trainers
+            (nyuad-cai/MedFuse ``trainers/fusion_trainer.py``) pass
+            ``betas=(0.9, args.beta_1)`` with ``--beta_1`` defaulting to 0.9, so
+            its beta2 is 0.9 by mistake; that is not copied.
         momentum: LARS momentum (MedMod 0.9).
         trust_coefficient: LARS eta (0.001 as in the paper and lightning-flash).
         warmup_epochs: linear warm-up length in epochs (MedMod 10), converted to steps.

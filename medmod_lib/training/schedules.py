@@ -1,8 +1,11 @@
 """Learning-rate schedules, stepped once per optimizer step.
 
 The schedule's length is always ``epochs * steps_per_epoch`` of the run
-(MedMod's ALIGN used a cosine of 100 epochs inside a 300-epoch run; FACTS §9
-item 14), so the rate reaches its floor exactly at the last step.
+(MedMod's ALIGN anneals over 100 epochs of a 300-epoch run: nyuad-cai/MedMod
+``src/models/selfsupervised/trainers/align_trainer.py`` passes ``max_epochs=100``,
+used as the CosineAnnealingLR ``T_max`` in ``models/align_model.py``, while
+``src/scripts/pretrain/align.sh`` trains for 300), so the rate reaches its floor
+exactly at the last step.
 """
 
 from __future__ import annotations

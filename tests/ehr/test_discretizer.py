@@ -1,4 +1,10 @@
-"""The discretizer pins the mimic3-benchmarks semantics (FACTS §4)."""
+"""The discretizer pins the mimic3-benchmarks semantics.
+
+Reference: YerevaNN/mimic3-benchmarks ``mimic3models/preprocessing.py``
+(``Discretizer``, ``Normalizer``): right-closed hourly bins, last value in a bin
+wins, 'previous' imputation from the config's normal values, 59 value + 17 mask
+columns, and z-scoring of the continuous columns only.
+"""
 
 from __future__ import annotations
 

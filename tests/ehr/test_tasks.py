@@ -1,4 +1,10 @@
-"""Task windows and labels at their boundaries (FACTS §5.2)."""
+"""Task windows and labels at their boundaries.
+
+The rules are those of YerevaNN/mimic3-benchmarks
+``mimic3benchmark/scripts/create_{in_hospital_mortality,decompensation,length_of_stay,
+phenotyping}.py``: in-hospital mortality needs LOS >= 48 h and an event in
+(-1e-6, 48 + 1e-6); decompensation and LOS sample every hour after 4 h.
+"""
 
 from __future__ import annotations
 
