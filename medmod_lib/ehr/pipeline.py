@@ -1,10 +1,25 @@
 """MIMIC-IV release -> processed EHR folder: cohort, events, hourly inputs, tasks.
 
 The steps, in order (each one a function of its own module):
-:func:`~.cohort.build_cohort` -> :func:`~.splits.assign_splits` ->
-:func:`~.variables.extract_events` (DuckDB) -> per chunk of stays: wide
-timeseries + :func:`~.discretizer.discretize_events` -> :mod:`~.tasks` ->
-listfiles and per-task normalizers fitted on the training split.
+
+1. :func:`~.cohort.build_cohort`, then :func:`~.splits.assign_splits` (seeded,
+   subject-level).
+2. :func:`~.variables.extract_events`: one DuckDB pass over chartevents and
+   labevents into a table of cleaned events of the cohort stays.
+3. Per chunk of whole stays (:func:`~.variables.fetch_events`, two chunks processed
+   at once, written in chunk order): :func:`~.events.clean_chunk` (duplicates,
+   same-time values, derived GCS total), :func:`~.events.wide_table` (rows of
+   ``timeseries.parquet``) and :func:`~.events.hourly_inputs` (rows of
+   ``hourly/inputs.npy``, indexed by ``hourly/index.parquet``). ``hourly_inputs``
+   computes the 76-column hourly array straight from the numeric events; it gives
+   the same output as :func:`~.discretizer.discretize_events`, which the pipeline
+   does not call.
+4. ``stays.parquet``, ``splits.csv``, ``cohort_flow.csv``; per task
+   :func:`~.tasks.build_task` -> ``tasks/<task>.parquet``,
+   :func:`~.listfiles.write_listfiles`, and a normalizer fitted on the hourly rows
+   of the task's training stays (the first 48 h for in-hospital mortality) ->
+   ``normalizers/<task>.json``.
+5. ``manifest.json`` (inputs, settings, counts, skips, timings) and a printed summary.
 """
 
 from __future__ import annotations
