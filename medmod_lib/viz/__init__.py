@@ -7,11 +7,18 @@
 :func:`plot_linking_windows`  which toy images each linking rule keeps
 :func:`plot_hours_from_intime` when X-rays are taken, per linked cohort
 :func:`stay_explorer`      ipywidgets: choose a stay, see all of the above
+:func:`task_table`         the five tasks: prediction time, window, labels, users
+:func:`variable_table`     the 17 variables: type, unit, normal value, columns
+:func:`plot_input_status`  one stay's 48 x 76 input: measured, carried, normal
+:func:`show_films_with_findings`  thumbnails with their CheXpert findings
 =========================  ===================================================
 """
 
 from .explorer import stay_explorer
+from .films import film_findings, show_films_with_findings
+from .inputs import input_status, measured_share, plot_input_status, status_summary
 from .linking import plot_hours_from_intime, plot_linking_windows
+from .reference_tables import task_table, variable_table
 from .stay import (
     DEFAULT_VITALS,
     format_labels,
@@ -27,16 +34,24 @@ from .stay import (
 
 __all__ = [
     "DEFAULT_VITALS",
+    "film_findings",
     "format_labels",
+    "input_status",
+    "measured_share",
     "pick_stay",
     "plot_hours_from_intime",
+    "plot_input_status",
     "plot_linking_windows",
     "plot_stay_timeline",
+    "show_films_with_findings",
     "show_xrays",
     "stay_explorer",
     "stay_images",
     "stay_labels",
     "stay_timeseries",
     "stays_with_images",
+    "status_summary",
+    "task_table",
     "use_style",
+    "variable_table",
 ]
