@@ -8,19 +8,20 @@
 # %% [markdown]
 # **Learning objectives.** After this notebook you can:
 # - name the two PhysioNet releases (MIMIC-IV, MIMIC-CXR-JPG), what each holds and
-#   what their access requires;
-# - say which tables and columns the kit reads, and what each is used for;
-# - place a stay's vital signs and its chest X-rays on one time axis, using the
-#   shared `subject_id` and date shift;
-# - read a stay's labels: stay-level mortality and phenotypes, study-level CheXpert
-#   findings (1 / 0 / -1 uncertain / blank);
+#   what their access and data use agreement require of you;
+# - state, for each of the five tasks, when its score is made, from which data, how
+#   it is labelled and who would act on it;
+# - say which tables and variables the kit reads and how a stay becomes the 48 x 76
+#   model input (measured, carried-forward and normal-value cells, masks);
+# - place a stay's vital signs and its chest X-rays on one time axis and read its
+#   labels: stay-level mortality and phenotypes, study-level CheXpert findings;
 # - check whether the stays that have films are a random sample of the cohort.
 #
 # **Prerequisites.** Python and pandas (filtering, `groupby`, merges); what an ICU
 # stay and a chest X-ray are. No earlier notebook: this is the first one.
 #
-# **Time.** About 15 s to run on 2 CPU cores in the default `cpu` profile (the first
-# run of a data root also generates and prepares it); about 15 minutes to read, plus
+# **Time.** About 20 s to run on 2 CPU cores in the default `cpu` profile (the first
+# run of a data root also generates and prepares it); about 20 minutes to read, plus
 # the exercises at the end.
 
 # %% tags=["parameters"]
@@ -58,9 +59,8 @@ viz.use_style()
 #   studies of about 65,000 patients, with 14 findings per study extracted from the
 #   radiology reports by the CheXpert and NegBio labelers (1 positive, 0 negative,
 #   -1 uncertain, blank not mentioned).
-# - **Access**: both need PhysioNet credentialed access (an account, CITI "Data or
-#   Specimens Only Research" training, the signed data use agreement). Never copy or
-#   share the files. See `data_cards/mimic_iv.md` and `data_cards/mimic_cxr_jpg.md`.
+# - **Access**: both need PhysioNet credentialed access (section 2). See
+#   `data_cards/mimic_iv.md` and `data_cards/mimic_cxr_jpg.md`.
 # - **Why they link**: `subject_id` is the same person in both, and dates are shifted
 #   by the same per-patient offset, so an X-ray's `StudyDate` + `StudyTime` compares
 #   directly with an ICU stay's `intime` and `outtime`.
@@ -77,7 +77,41 @@ print("MIMIC-IV:     ", paths.mimic_iv_root(ctx.data_root))
 print("MIMIC-CXR-JPG:", paths.mimic_cxr_root(ctx.data_root))
 
 # %% [markdown]
-# ## 2. The tables and columns the kit reads
+# ## 2. Ethics and data use
+# MIMIC is the record of real patients, released on conditions; those conditions
+# bind everything this kit computes from it, so they come before the first cell
+# that reads the data.
+#
+# - **Credentialed access.** MIMIC-IV and MIMIC-CXR-JPG are PhysioNet
+#   *credentialed* projects: each user needs a PhysioNet account with identity
+#   verification, completed human-subjects training (CITI "Data or Specimens Only
+#   Research"), and a signed data use agreement (DUA) for each project. Access is
+#   personal: never pass on the files, a copy, or your login, not even to a colleague;
+#   they apply for their own.
+# - **No re-identification.** The DUA forbids any attempt to identify a patient or
+#   a care provider, including by linking the records to other data. If you come
+#   across something that looks identifying, stop and report it to PhysioNet.
+# - **No online services.** Never send MIMIC-derived text or data to an online
+#   service that is not covered by the agreement: chatbots and hosted language
+#   models, online translators, paste sites, web-based plotting or AutoML tools.
+#   That includes the clinical prompts that notebook 06 builds from a stay's
+#   charted values: encode them only with local models (PhysioNet's guidance on
+#   the responsible use of MIMIC with online services such as GPT says the same).
+# - **Derived results are covered too.** Reports, figures, tables, checkpoints and
+#   exported folders made from real data are derived data under the DUA: keep them
+#   on machines you are allowed to use for MIMIC, share them only with credentialed
+#   users, and publish aggregates only. The cells that show one patient are tagged
+#   `patient-level`; on real data the runner's reports drop their outputs (see
+#   section 8).
+# - **Cite the data.** Johnson et al., MIMIC-IV (*Scientific Data* 2023) and
+#   MIMIC-CXR-JPG (arXiv 1901.07042, 2019), and PhysioNet (Goldberger et al.,
+#   *Circulation* 2000).
+#
+# None of this restricts the kit's synthetic data, which describes no one; the
+# habits are worth keeping with it all the same.
+
+# %% [markdown]
+# ## 3. The tables and columns the kit reads
 # A reader that knows the exact file names and column order fails loudly on a
 # wrong download instead of silently reading the wrong column; this is that list
 # (`medmod_lib.schema`), with what each file is used for.
@@ -124,7 +158,7 @@ with pd.option_context("display.max_colwidth", 80):
     display(tables)
 
 # %% [markdown]
-# ## 3. What this data root holds
+# ## 4. What this data root holds
 # Sizes and label rates tell you at a glance whether the data is what you expect
 # (and, on the synthetic data, which generator settings made it).
 
@@ -132,13 +166,14 @@ with pd.option_context("display.max_colwidth", 80):
 from medmod_lib.synthetic import summarize
 from medmod_lib.synthetic.writer import read_manifest
 
-if read_manifest(ctx.data_root) is not None:
+synthetic_data = read_manifest(ctx.data_root) is not None
+if synthetic_data:
     print(summarize(ctx.data_root))
 else:  # real data: counting chartevents rows would take minutes; the processed EHR reports sizes
-    print(f"Data root {ctx.data_root} (not generated by the kit): sizes follow in step 4.")
+    print(f"Data root {ctx.data_root} (not generated by the kit): sizes follow in step 5.")
 
 # %% [markdown]
-# ## 4. Prepare the EHR and the image cache
+# ## 5. Prepare the EHR and the image cache
 # The raw tables are turned once into a processed folder (cohort, hourly inputs,
 # task labels, splits) and every X-ray is decoded once into a cache; later
 # notebooks of the same run reuse both from `output_dir`.
@@ -155,17 +190,77 @@ print(cache)
 ehr.cohort_flow
 
 # %% [markdown]
-# ## 5. One patient's timeline
+# ## 6. Five prediction tasks
+# The same ICU stay feeds five tasks that differ in *when* the score is made, what
+# it may look at, and who could use it; a model is only as useful as that moment.
+# The table is built from the kit's own task rules (`medmod_lib/ehr/tasks.py`), its
+# linking rules (`LinkingRule`) and label lists (`medmod_lib/reference.py`), so it
+# states what the code does; "acted on by" is the clinical framing. Note the
+# phenotyping row: its labels are the ICD codes assigned *at discharge*, so that
+# task is retrospective (it describes a finished stay, it cannot warn anyone), and a
+# model that is good at it has learnt to code, not to foresee. The last column
+# counts this data root's samples.
+
+# %%
+from medmod_lib.reference import Task
+
+task_overview = viz.task_table()
+here = {t: len(ehr.samples(t)) for t in ehr.tasks}
+labelled = images["study_id"].isin(chexpert["study_id"]) & (images["ViewPosition"] == "AP")
+here[Task.RADIOLOGY.value] = int(labelled.sum())  # AP films whose study has labels
+task_overview["samples here"] = pd.Series(here)
+with pd.option_context("display.max_colwidth", 70):
+    display(task_overview)
+hourly = [Task.DECOMPENSATION.value, Task.LENGTH_OF_STAY.value]
+per_stay = sum(here.get(t, 0) for t in hourly) / max(2 * len(ehr.stays), 1)
+print(
+    f"The hourly tasks give about {per_stay:.0f} samples per cohort stay; mortality and "
+    f"phenotyping one each ({here.get(Task.IN_HOSPITAL_MORTALITY.value, 0)} and "
+    f"{here.get(Task.PHENOTYPING.value, 0)} here): hourly samples of one stay are "
+    "strongly correlated, so their count overstates the information."
+)
+
+# %% [markdown]
+# ## 7. The 17 variables
+# Every EHR model in the kit sees the same 17 charted variables of the benchmark
+# (Harutyunyan et al., *Scientific Data* 2019; `YerevaNN/mimic3-benchmarks`), encoded
+# by its discretizer config (`medmod_lib/resources/discretizer_config.json`): 12
+# continuous channels take one column each, 5 categorical ones a one-hot block, and
+# an hour without a measurement is filled with the last value or, before the first
+# one, the *normal value* below. The table comes from that config and the item map;
+# the last column is measured on this data root: the share of the first 48 hours of
+# the mortality cohort in which the variable was charted.
+
+# %%
+from medmod_lib.ehr.tasks import IHM_HOURS
+
+ihm_stays = ehr.samples(Task.IN_HOSPITAL_MORTALITY)["stay_id"]
+n_bins = int(IHM_HOURS)
+probe = ihm_stays.sample(min(len(ihm_stays), 2000), random_state=ctx.seed)  # caps real-data reads
+share = viz.measured_share((ehr.inputs(s, n_bins) for s in probe), ehr.header)
+variables = viz.variable_table()
+variables[f"measured (share of hours, first {n_bins} h)"] = share.round(3)
+with pd.option_context("display.max_colwidth", 60):
+    display(variables)
+often, rarely = share.idxmax(), share.idxmin()
+print(
+    f"{variables['one-hot columns'].sum()} one-hot + {(variables['type'] == 'continuous').sum()}"
+    f" continuous columns + {len(variables)} masks = {len(ehr.header)} input columns. "
+    f"Charted most often: {often} ({share[often]:.0%} of hours); least: {rarely} "
+    f"({share[rarely]:.0%}); over all 17, {1 - share.mean():.0%} of the hours are imputed."
+)
+
+# %% [markdown]
+# ## 8. One patient's timeline
 # Multimodal models see a stay as vitals over time plus the X-rays taken while it
 # lasted; drawing both on one time axis shows what "linking" will mean in `01_linking`.
 #
 # **What may be shared.** On real MIMIC data, a stay's ids, films, vitals and labels are
-# patient-level data under the PhysioNet data use agreement: never post them, paste them
-# into an online service (chatbots included) or commit them. The cells that show one
-# patient are tagged `patient-level`; on real data the runner's reports drop their
-# outputs, redact identifiers and the data path, and carry a data-use notice
-# (`--private` keeps everything, for your own machine only). Aggregate results remain
-# covered by the agreement too. The synthetic data has no such limits.
+# patient-level data under the data use agreement (section 2): never post them, paste
+# them into an online service or commit them. The cells that show one patient are
+# tagged `patient-level`; on real data the runner's reports drop their outputs, redact
+# identifiers and the data path, and carry a data-use notice (`--private` keeps
+# everything, for your own machine only).
 
 # %% tags=["patient-level"]
 chosen = int(stay_id) if stay_id is not None else viz.pick_stay(ehr, images)
@@ -175,9 +270,12 @@ print(shots[["study_id", "ViewPosition", "hours_from_intime"]].round(2).to_strin
 fig = viz.plot_stay_timeline(ehr, chosen, images=images, cache=cache, max_images=max_images)
 
 # %% [markdown]
-# ## 6. Its labels
+# ## 9. Its labels
 # Each task predicts something different about the same stay: mortality, the 25
-# phenotypes (from ICD codes), or the 14 findings of each X-ray study.
+# phenotypes (from ICD codes), or the 14 findings of each X-ray study. Under each
+# film are its study's findings (+ positive, ? uncertain); on the synthetic data the
+# generator drew them, and the figure says so, so that no screenshot passes for a
+# real report.
 
 # %% tags=["patient-level"]
 labels = viz.stay_labels(ehr, chosen, stay_images=shots, chexpert=chexpert)
@@ -187,10 +285,41 @@ print(viz.format_labels(labels))
 if len(shots):
     first8 = shots.head(8)
     titles = [f"+{r.hours_from_intime:.1f} h {r.ViewPosition}" for r in first8.itertuples()]
-    fig = viz.show_xrays(cache, first8["dicom_id"].tolist(), titles=titles)
+    fig = viz.show_films_with_findings(
+        cache, first8, chexpert, synthetic=synthetic_data, titles=titles
+    )
 
 # %% [markdown]
-# ## 7. Explore other stays
+# ## 10. What the model sees: one stay's 48 x 76 input
+# A mortality model never sees the timeline above, only a grid: 48 hourly rows,
+# 59 value columns and 17 masks. Drawing which cells were measured and which were
+# filled in shows how little of that grid is observation. The stay is the one above
+# if it is in the mortality cohort (LOS of at least 48 h), else the cohort's first.
+#
+# The rule, written out: for each channel and hour, a measurement in that hour
+# (right-closed bins, the last value wins) sets the cell and the mask to 1;
+# otherwise the cell repeats the channel's previous value, or its normal value if
+# there was none yet, and the mask is 0. `viz.input_status` recovers those three
+# kinds from the array alone.
+
+# %% tags=["patient-level"]
+shown = chosen if chosen in set(ihm_stays) else int(ihm_stays.min())
+x = ehr.inputs(shown, n_bins)  # float32 (48, 76), before normalisation
+fig = viz.plot_input_status(
+    x, ehr.header, title=f"stay {shown}: the first {n_bins} h as the model receives them"
+)
+hours = viz.status_summary(x, ehr.header)
+cells = hours.to_numpy().sum()
+never = hours.index[hours["measured"] == 0].tolist()
+print(
+    f"stay {shown}: of {cells} channel-hours, {hours['measured'].sum()} measured "
+    f"({hours['measured'].sum() / cells:.0%}), {hours['carried forward'].sum()} carried "
+    f"forward, {hours['normal value'].sum()} at the normal value."
+)
+print(f"never measured in these {n_bins} h: {', '.join(never) or 'none'}")
+
+# %% [markdown]
+# ## 11. Explore other stays
 # One stay is an anecdote; the explorer lets you flip through the stays that have
 # X-rays. It needs a live Jupyter session (the dropdown does nothing in an
 # executed report, where the figures above carry the content).
@@ -201,7 +330,7 @@ display(explorer)
 print(f"Choose a stay above to draw it (the static figures show stay {chosen}).")
 
 # %% [markdown]
-# ## 8. Summary
+# ## 12. Summary
 # A few numbers that must not change for the same data: the cohort size, how many
 # stays have an X-ray during the stay, and the stay shown here.
 
@@ -221,8 +350,25 @@ print(f"stay shown: {chosen} ({len(shots)} images, in-hospital death {died})")
 # - Only some stays have an X-ray during the stay, and often several: which image a
 #   sample gets is a rule, made explicit in `01_linking`.
 # - Labels differ by task: stay-level mortality and phenotypes, study-level CheXpert
-#   findings (uncertain = -1, not mentioned = blank).
+#   findings (uncertain = -1, not mentioned = blank). Phenotypes come from discharge
+#   ICD codes, so that task is retrospective.
+# - The lines below are this run's numbers on how much of the model input is measured.
+# - Real MIMIC data, and everything derived from it, stays under the data use
+#   agreement: credentialed users only, no re-identification, no online services.
 # - Next: `01_linking` builds the linked cohorts and explains their sizes.
+
+# %%
+measured_all = float(share.mean())
+print(
+    f"- Across {len(probe)} mortality-cohort stays, {measured_all:.0%} of the "
+    f"{len(share)} x {n_bins} channel-hours were measured; the rest is imputation, "
+    "which the 17 mask columns let a model tell apart."
+)
+print(
+    f"- {len(with_images)} of {len(ehr.stays)} stays have a film during the stay "
+    f"({len(with_images) / len(ehr.stays):.0%}); the others reach a multimodal model "
+    "without an image (the partial cohorts of `01_linking`)."
+)
 
 # %% [markdown]
 # ## Exercises
@@ -232,7 +378,7 @@ print(f"stay shown: {chosen} ({len(shots)} images, in-hospital death {died})")
 
 # %% [markdown]
 # ### Exercise 1: Which stays get a film?
-# Section 8 counts the cohort stays with an X-ray taken during the stay. Are they a
+# Section 12 counts the cohort stays with an X-ray taken during the stay. Are they a
 # random sample of the cohort? Predict whether their in-hospital mortality and their
 # length of stay are higher, lower or the same as those of the stays without a film,
 # then compare the two groups with `ehr.stays` and `with_images`.

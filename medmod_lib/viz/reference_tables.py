@@ -93,10 +93,10 @@ def task_table() -> pd.DataFrame:
         ),
         Task.RADIOLOGY: (
             "when the film is read",
-            "none (image only)",
+            "none in the image-only cohort; the whole stay in the paired one",
             f"{len(CHEXPERT_LABELS)} CheXpert findings parsed from the radiology report",
             len(CHEXPERT_LABELS),
-            "1 per film",
+            "1 film (paired) or every labelled film (image-only)",
         ),
     }
     out = []
