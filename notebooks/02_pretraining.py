@@ -13,11 +13,13 @@
 # - explain the three self-supervised objectives used here (SimCLR's NT-Xent, VICReg's
 #   invariance, variance and covariance terms, ALIGN/CLIP's cross-modal InfoNCE) and
 #   what stops each from collapsing;
-# - write NT-Xent by hand and check it against the library;
-# - pretrain paired EHR and X-ray encoders with one training loop and pick the epoch
-#   without labels;
-# - judge pretrained features against the right baseline: the same linear probe on
-#   random encoders, with the noise of a small held-out set in mind;
+# - say why pretraining on unlabelled pairs is worth doing and what a linear probe
+#   measures;
+# - write NT-Xent, VICReg's three terms and the CLIP loss by hand on toy tensors and
+#   check them against the library;
+# - pretrain paired EHR and X-ray encoders with one training loop, pick the epoch
+#   without labels, and judge them against the right baseline: the same linear probe
+#   on random encoders, with the noise of a small held-out set in mind;
 # - read an embedding plot and a paired-vs-shuffled similarity histogram.
 #
 # **Prerequisites.** `01_linking` (the paired in-hospital-mortality cohort); PyTorch
@@ -25,7 +27,7 @@
 # cross-entropy; logistic regression and AUROC.
 #
 # **Time.** About 2.5 min to run on 2 CPU cores in the default `cpu` profile (12
-# pretraining epochs); about 25 minutes to read, plus the exercises.
+# pretraining epochs); about 30 minutes to read, plus the exercises.
 
 # %% tags=["parameters"]
 data_root = None  # None: $MEDMOD_DATA_ROOT, else the synthetic data
@@ -62,7 +64,29 @@ ctx = notebook.setup(
 viz.use_style()
 
 # %% [markdown]
-# ## 1. Three ways to learn from pairs
+# ## 1. Why self-supervision
+# Labels are the scarce part of clinical data, so it pays to learn as much as
+# possible without them.
+#
+# - **Labels are scarce and expensive.** Outcomes such as death are recorded but
+#   rare (a cohort of thousands has a few hundred deaths); phenotypes need trained
+#   coders; film findings need a radiologist's report or a labeler run over it; and
+#   every new question needs a new label. Models trained on a few hundred positives
+#   overfit.
+# - **Pairs are free.** Every ICU stay with a chest X-ray yields an (EHR, film) pair
+#   with no annotation at all. Self-supervised pretraining turns the pairing itself
+#   into the training signal: each modality's embedding must agree with (or pick out)
+#   the other's, so the encoders learn what the two views share: acuity,
+#   ventilation, fluid status.
+# - **Linear evaluation measures what was learnt.** After pretraining, the encoders
+#   are frozen and only a logistic regression is fitted on their features with the
+#   task labels. Its AUROC says how much task information is *linearly readable* in
+#   the representation, not what a fine-tuned model could reach; the same probe on
+#   randomly initialised encoders is the baseline, so the difference is what
+#   pretraining added (Chen et al. 2020, SimCLR; MedMod, Elsharief et al. 2025).
+
+# %% [markdown]
+# ## 2. Three ways to learn from pairs
 # Each stay gives two views of one patient: the EHR window and the X-ray. An
 # encoder per modality maps its view to a feature vector h, and a small projection
 # head g maps h to an embedding z where the objective is computed; after
@@ -82,8 +106,8 @@ viz.use_style()
 #   temperature, as in ConVIRT, CLIP and ALIGN.
 #
 # All three are used cross-modally here (MedMod): the positive pair is the EHR
-# and the X-ray of the same stay. Write NT-Xent once by hand, d2l style, and
-# check it against the library.
+# and the X-ray of the same stay. Write each loss once by hand, d2l style, and
+# check it against the library; NT-Xent first.
 
 # %%
 import torch
@@ -112,7 +136,106 @@ print(f"  loss {library:.3f} (chance level log(2N-1) = {torch.log(torch.tensor(3
 print(f"  vs {aligned:.3f} when each z_b is a small perturbation of its z_a")
 
 # %% [markdown]
-# ## 2. The paired stays
+# ## 3. VICReg's three terms, by hand
+# VICReg (Bardes, Ponce and LeCun, ICLR 2022) has no negatives, so each of its terms
+# guards against one failure; seeing them on four stays and three dimensions makes
+# the weights 25 / 25 / 1 readable. With z_a, z_b of shape (N, D):
+#
+# - invariance = mean over all N x D entries of (z_a - z_b)^2;
+# - variance = mean over dimensions d of max(0, 1 - sqrt(var_d + eps)), var_d the
+#   unbiased batch variance, averaged over the two branches;
+# - covariance = sum of the squared off-diagonal entries of the covariance matrix
+#   C = z_c^T z_c / (N - 1) (z_c centred), divided by D, summed over the branches.
+#
+# The toy batch is built to trip the last two: dimension 1 barely varies (its std is
+# far below 1) and dimension 2 nearly copies dimension 0 (a large off-diagonal C).
+
+# %%
+from medmod_lib.losses import covariance_loss, invariance_loss, variance_loss, vicreg_loss
+
+# 4 stays, 3 dimensions; z_b = z_a + a little noise (the "other view")
+v_a = torch.tensor([[1.0, 0.2, 1.1], [-1.0, 0.1, -0.9], [0.5, -0.2, 0.6], [-0.5, -0.1, -0.4]])
+v_b = v_a + torch.tensor([[0.2, 0.0, 0.0], [0.0, 0.1, -0.2], [-0.2, 0.0, 0.1], [0.0, -0.1, 0.0]])
+eps = 1e-4
+
+
+def variance_by_hand(z: torch.Tensor) -> torch.Tensor:
+    std = torch.sqrt(z.var(dim=0) + eps)  # per dimension, divisor N - 1
+    return torch.clamp(1.0 - std, min=0.0).mean()  # hinge: only a std below 1 costs
+
+
+def covariance_by_hand(z: torch.Tensor) -> torch.Tensor:
+    zc = z - z.mean(dim=0)
+    cov = zc.T @ zc / (len(z) - 1)  # (D, D)
+    off_diagonal = cov - torch.diag(torch.diag(cov))
+    return (off_diagonal**2).sum() / z.shape[1]
+
+
+invariance = ((v_a - v_b) ** 2).mean()
+variance = (variance_by_hand(v_a) + variance_by_hand(v_b)) / 2
+covariance = covariance_by_hand(v_a) + covariance_by_hand(v_b)
+vicreg_by_hand = 25 * invariance + 25 * variance + 1 * covariance
+torch.testing.assert_close(invariance, invariance_loss(v_a, v_b))
+torch.testing.assert_close(variance, (variance_loss(v_a) + variance_loss(v_b)) / 2)
+torch.testing.assert_close(covariance, covariance_loss(v_a) + covariance_loss(v_b))
+torch.testing.assert_close(vicreg_by_hand, vicreg_loss(v_a, v_b))
+centred = v_a - v_a.mean(dim=0)
+print("per-dimension std of z_a:", v_a.std(dim=0).numpy().round(3))
+print("covariance matrix of z_a:\n", (centred.T @ centred / (len(v_a) - 1)).numpy().round(3))
+print(
+    f"invariance {invariance:.4f}, variance {variance:.4f}, covariance {covariance:.4f}\n"
+    f"25 x {invariance:.4f} + 25 x {variance:.4f} + 1 x {covariance:.4f} = "
+    f"{vicreg_by_hand:.4f} = library vicreg_loss {vicreg_loss(v_a, v_b):.4f}"
+)
+weighted = {"invariance": 25 * invariance, "variance": 25 * variance, "covariance": covariance}
+largest = max(weighted, key=lambda k: float(weighted[k]))
+print(f"largest weighted term: {largest} ({float(weighted[largest]):.3f} of {vicreg_by_hand:.3f})")
+
+# %% [markdown]
+# ## 4. The CLIP loss, by hand
+# The cross-modal objective of CLIP (Radford et al. 2021), ALIGN (Jia et al. 2021)
+# and ConVIRT (Zhang et al. 2022) compares each EHR embedding only with the batch's
+# X-ray embeddings (N candidates, no intra-modal negatives, unlike NT-Xent's 2N - 1).
+# With s_ij = cos(ehr_i, cxr_j) / τ:
+#
+# - EHR -> X-ray: for each row i, the cross-entropy of softmax_j(s_ij) at j = i;
+# - X-ray -> EHR: the same down each column;
+# - loss = the mean of the two directions ("symmetric InfoNCE"). The temperature τ
+#   sets how peaked the softmax is; ALIGN learns it (`CLIPLoss`, log-parametrised and
+#   clamped at τ >= 0.01). `clip_loss(..., decoupled=True)` drops the positive from the
+#   denominator, the variant MedMod's SimCLR and ALIGN trainers compute.
+#
+# Three stays, two dimensions, films that roughly match their own EHR. The last
+# lines vary τ: when the pairs already match, a lower τ sharpens the softmax on the
+# right partner and the loss falls; on random pairs it rises (exercise 2).
+
+# %%
+import math
+
+from medmod_lib.losses import clip_loss
+
+c_ehr = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])  # row i: the EHR of stay i
+c_cxr = torch.tensor([[0.9, 0.2], [0.1, 1.0], [0.3, 0.8]])  # row i: the film of stay i
+tau = 0.5
+cosine = F.normalize(c_ehr, dim=1) @ F.normalize(c_cxr, dim=1).T  # (3, 3) EHR i vs film j
+scaled = cosine / tau
+ehr_to_cxr = -torch.log_softmax(scaled, dim=1).diagonal().mean()  # each EHR picks its film
+cxr_to_ehr = -torch.log_softmax(scaled, dim=0).diagonal().mean()  # each film picks its EHR
+clip_by_hand = (ehr_to_cxr + cxr_to_ehr) / 2
+clip_library = clip_loss(c_ehr, c_cxr, logit_scale=1 / tau)
+torch.testing.assert_close(clip_by_hand, clip_library)
+print("cosine similarities (rows EHR, columns X-ray):\n", cosine.numpy().round(3))
+print("P(its own film | EHR):", torch.softmax(scaled, dim=1).diagonal().numpy().round(3))
+print("P(its own EHR | film):", torch.softmax(scaled, dim=0).diagonal().numpy().round(3))
+print(
+    f"EHR->X-ray {ehr_to_cxr:.4f}, X-ray->EHR {cxr_to_ehr:.4f}: by hand {clip_by_hand:.4f} = "
+    f"library {clip_library:.4f} (chance, all logits equal: log 3 = {math.log(3):.4f})"
+)
+for t in (1.0, 0.5, 0.1, 0.07):
+    print(f"  tau {t:4.2f}: loss {clip_loss(c_ehr, c_cxr, logit_scale=1 / t):.4f}")
+
+# %% [markdown]
+# ## 5. The paired stays
 # Pretraining needs both modalities but no labels. With `train_pairs =
 # "stay_images"` every AP film taken during a training-split stay is a pair, with
 # that stay's EHR up to the film's time (never later): about 3.7 times the
@@ -152,7 +275,7 @@ for split in ("train", "val", "test"):
 print(f"probe AUROC defined on val: {pairs.probe_scorable}")
 
 # %% [markdown]
-# ## 3. The baseline: a linear probe on random encoders
+# ## 6. The baseline: a linear probe on random encoders
 # A randomly initialised LSTM already produces features a logistic regression can
 # use; pretraining is only worth it if it beats this, with the same probe, seed and
 # splits. The probe is fitted on the training pairs and scored on the held-out
@@ -192,13 +315,13 @@ random_auroc = {split: probe_auroc(random_model, probe_train, ld) for split, ld 
 print("random encoders, probe AUROC: " + ", ".join(f"{k} {v:.3f}" for k, v in random_auroc.items()))
 
 # %% [markdown]
-# ## 4. Pretrain
+# ## 7. Pretrain
 # One training loop for every method (AdamW, warm-up then cosine, a checkpoint
 # per epoch, resumable). After each epoch a linear probe on the frozen encoders
 # gives the validation AUROC. MedMod selects the epoch by it (`monitor = "auto"`);
 # here the default is the validation *loss*, which needs no labels, so the
 # held-out mortality labels are used only for scoring and the comparison in
-# step 8 is not tilted towards the pretrained encoders. (With "auto" and
+# step 11 is not tilted towards the pretrained encoders. (With "auto" and
 # single-class validation pairs, as in tiny smoke data, the loss is used too.)
 
 # %%
@@ -211,7 +334,7 @@ print(f"selected epoch {result.best_epoch} by {settings['monitor_reason']}")
 print(f"checkpoint: {run_dir.relative_to(ctx.output_dir)}/best.pt")
 
 # %% [markdown]
-# ## 5. Loss terms and probe AUROC per epoch
+# ## 8. Loss terms and probe AUROC per epoch
 # The loss should fall from its first epoch; VICReg's three terms are shown
 # separately because they pull in different directions (the variance term rises
 # when embeddings start to collapse). The row of the selected epoch is the
@@ -230,7 +353,7 @@ shown = [c for c in ("epoch", "loss", "val_loss", "val_auroc") if c in per_epoch
 print(per_epoch[shown].round(4).to_string(index=False))
 
 # %% [markdown]
-# ## 6. The embedding space
+# ## 9. The embedding space
 # A 2-D PCA of the held-out (validation and test) stays' EHR and X-ray embeddings
 # in the shared projection space, coloured by in-hospital mortality: after
 # cross-modal pretraining the two modalities should overlap and the deaths should
@@ -247,7 +370,7 @@ emb = {
 fig = plot_embedding_space(emb, label_name="died")
 
 # %% [markdown]
-# ## 7. Paired vs unpaired stays
+# ## 10. Paired vs unpaired stays
 # The direct test of cross-modal alignment: the cosine similarity between a stay's
 # EHR and X-ray embeddings should be higher than between the EHR of one stay and
 # the X-ray of another (a seeded shuffle).
@@ -259,7 +382,7 @@ similarity = {name: pair_similarity(e, seed=ctx.seed) for name, e in emb.items()
 fig = plot_pair_similarity(similarity)
 
 # %% [markdown]
-# ## 8. Does pretraining help the probe?
+# ## 11. Does pretraining help the probe?
 # The same probe (logistic regression on frozen EHR + X-ray encoder features of
 # the training pairs, images through the deterministic transform) on the selected
 # pretrained encoders and on the random ones.
@@ -316,8 +439,13 @@ print(
 
 # %% [markdown]
 # ## Takeaways
-# - The hand-written NT-Xent equals `medmod_lib.losses.nt_xent_loss`; from here on
-#   the library's losses are used.
+# - Labels are scarce, (EHR, film) pairs are free: pretraining learns from the pairs,
+#   and a linear probe on frozen features measures what it learnt, against the same
+#   probe on random encoders.
+# - The hand-written NT-Xent, VICReg terms and CLIP loss equal `nt_xent_loss`,
+#   `vicreg_loss` (and its three terms) and `clip_loss` of `medmod_lib.losses`; from
+#   there on the library's losses are used. In the VICReg toy the collapsed and the
+#   duplicated dimensions, not the disagreement between views, make up the loss.
 # - The line above quotes this run's numbers: the loss from the first to the last
 #   epoch, the probe AUROC on pretrained vs random encoders, and how much closer a
 #   stay's EHR and X-ray embeddings are than those of two different stays.
@@ -355,7 +483,7 @@ print(
 
 # %% [markdown]
 # ### Exercise 1: Colour the embedding by Support Devices
-# Section 6 colours the held-out embeddings by in-hospital death. Colour them instead
+# Section 9 colours the held-out embeddings by in-hospital death. Colour them instead
 # by the film's CheXpert label Support Devices (1 = tube, line or lead on the film).
 # Which of the two labels do you expect the pretrained space to separate better, and
 # why? Use the planted structure (`FINDINGS` and `MORTALITY_WEIGHTS` in
@@ -369,7 +497,7 @@ print(
 # on every ICU film of a ventilated stay, "No Response-ETT" in the EHR's GCS;
 # Support Devices also follows the shared factor, which both modalities see. Death
 # depends as much on the neuro and metabolic factors, which the film barely shows,
-# so its direction in the shared space is weaker. The cell redraws section 6's
+# so its direction in the shared space is weaker. The cell redraws section 9's
 # figure with the new colour and scores, for each label, how well the first
 # principal component alone (the figure's x axis) separates the classes: the AUROC
 # of the PC 1 score, taken direction-free as max(AUROC, 1 - AUROC), so 0.5 means no
@@ -440,7 +568,7 @@ print(
 
 # %% [markdown]
 # ### Exercise 2: Why is the random-pair loss above "chance"?
-# Section 1 prints an NT-Xent loss for random pairs that is well above log(2N - 1),
+# Section 2 prints an NT-Xent loss for random pairs that is well above log(2N - 1),
 # the loss of a softmax that cannot tell the candidates apart. Predict how the
 # random-pair loss changes as the temperature τ grows from 0.05 to 10, and explain the
 # gap at τ = 0.1.
@@ -472,7 +600,7 @@ for tau in (0.05, 0.1, 0.5, 1.0, 10.0):
 # VICReg has no negatives, so mapping every input to the same point would make the
 # invariance term zero. Predict the three unweighted terms for a batch in which every
 # embedding of both views is the same vector, then compute them with
-# `medmod_lib.losses.vicreg_terms` and compare with the random batch of section 1.
+# `medmod_lib.losses.vicreg_terms` and compare with the random batch of section 2.
 
 # %% [markdown]
 # <details><summary>Answer</summary>
