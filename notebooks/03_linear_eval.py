@@ -3,19 +3,23 @@
 # How good are the pretrained representations, and does fusion help? This notebook
 # probes the encoders of notebook 02 (`method`, read from
 # `output_dir/pretrain/<method>/seed<seed>/best.pt`, pretrained here if missing) with
-# one linear layer on EHR, X-ray or both features, fine-tunes them, and trains the
-# supervised baselines (EHR only, X-ray only, joint, late and MedFuse fusion, in
-# MedFuse's two stages) on the paired cohort of each task in `tasks`. It writes one
-# tidy results table with bootstrap 95% confidence intervals, ROC and PR curves, a
-# paired bootstrap of fusion against the X-ray-only model, the checks of the
-# synthetic data card, and metrics by sex, age and race.
+# one linear layer on EHR, X-ray or both features (first by hand, a logistic
+# regression on the frozen features, then through the library), fine-tunes them, and
+# trains the supervised baselines (EHR only, X-ray only, joint, late and MedFuse
+# fusion, in MedFuse's two stages) on the paired cohort of each task in `tasks`. It
+# writes one tidy results table with bootstrap 95% confidence intervals, ROC and PR
+# curves, the calibration and operating points of the mortality models, a paired
+# bootstrap of fusion against the X-ray-only model, the checks of the synthetic data
+# card, and metrics by sex, age and race.
 
 # %% [markdown]
 # **Learning objectives.** After this notebook you can:
-# - tell the evaluation protocols apart: a linear probe on frozen encoders,
-#   fine-tuning, and supervised baselines (EHR-only, X-ray-only, MedFuse fusion);
-# - read a results table with bootstrap 95% intervals and ROC / precision-recall
-#   curves;
+# - tell the evaluation protocols apart: a linear probe on frozen encoders (fitted
+#   once by hand), fine-tuning, and supervised baselines (EHR-only, X-ray-only, and
+#   the fusion designs, with what each computes when the X-ray is missing);
+# - read a results table with bootstrap 95% intervals, ROC / precision-recall
+#   curves, a reliability diagram and an operating-point table (alerts per 100
+#   patients, sensitivity, specificity, PPV);
 # - compare two models with a paired bootstrap of their difference on the same test
 #   stays, and turn it into a verdict (held, reversed, not resolved);
 # - check a run against the planted structure of the synthetic data;
@@ -23,7 +27,8 @@
 #
 # **Prerequisites.** `02_pretraining` (the checkpoint it leaves in `output_dir`, and
 # linear probes); `01_linking` (paired cohorts); AUROC, AUPRC and the Brier score;
-# the idea of a bootstrap confidence interval; early stopping on a validation set.
+# sensitivity, specificity and positive predictive value; logistic regression; the
+# idea of a bootstrap confidence interval; early stopping on a validation set.
 #
 # **Time.** About 6-8 min to run on 2 CPU cores in the default `cpu` profile (mostly
 # the supervised baselines; it pretrains first if 02's checkpoint is missing); about
@@ -139,7 +144,121 @@ print(
 )
 
 # %% [markdown]
-# ## 3. Train every protocol on every task
+# ## 3. A linear probe by hand
+# Before the library trains every protocol, here is what its linear probe does,
+# written out once for in-hospital mortality. The encoders are frozen, so they run
+# once per split and their outputs become a fixed table of features
+# (`extract_features`, the call the library makes): the EHR encoder's output, the
+# X-ray encoder's output and the `paired` flag (1 for every stay of this cohort), as
+# in the library's `ehr+cxr` probe. On that table a linear probe is a logistic
+# regression: one weight per feature and a bias, $p = \sigma(x \cdot w + b)$, fitted
+# by minimising the binary cross-entropy, here plus a small L2 penalty on $w$ chosen
+# by validation AUROC. The library fits the same model with AdamW in mini-batches
+# and keeps the epoch with the best validation AUROC instead, so the two fits differ
+# in detail; section 5 checks that their test AUROCs agree within the bootstrap
+# interval.
+
+# %%
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from medmod_lib.evaluation import EncoderClassifier, extract_features
+from medmod_lib.metrics import auroc
+
+mortality = Task.IN_HOSPITAL_MORTALITY
+datasets = {}  # task -> its paired TaskData; section 5 adds the other tasks
+if mortality in task_list:
+    data = datasets[mortality] = workflow.task_datasets(
+        linked,
+        ehr,
+        cache,
+        task=mortality,
+        mode="paired",
+        image_size=probe_image_size,
+        channels=settings["data"]["channels"],
+        max_bins=max_bins,
+        max_samples=max_samples,
+        seed=ctx.seed,
+    )
+    frozen = EncoderClassifier(  # copies: the library's protocols get the encoders untouched
+        ehr_encoder=copy.deepcopy(pretrained.ehr_encoder),
+        cxr_encoder=copy.deepcopy(pretrained.cxr_encoder),
+        modality="ehr+cxr",
+        num_classes=1,
+        freeze_encoders=True,
+    )
+    x, y = {}, {}
+    for split in ("train", "val", "test"):
+        loader = torch.utils.data.DataLoader(
+            data.eval_view(split), batch_size=batch_size, collate_fn=data.collate
+        )
+        feats = extract_features(frozen, loader, desc=f"features {split}")
+        x[split], y[split] = feats.features, feats.labels[:, 0]
+    mean, std = x["train"].mean(0), x["train"].std(0) + 1e-6  # train statistics only
+    x = {split: (v - mean) / std for split, v in x.items()}
+
+    def fit_logistic(x, y, l2, steps=300):
+        """w, b minimising mean BCE(sigmoid(x @ w + b), y) + l2 * |w|^2 (full-batch Adam)."""
+        w = torch.zeros(x.shape[1], requires_grad=True)
+        b = torch.zeros((), requires_grad=True)
+        opt = torch.optim.Adam([w, b], lr=0.05)
+        for _ in range(steps):
+            logit = x @ w + b
+            bce = -(y * F.logsigmoid(logit) + (1 - y) * F.logsigmoid(-logit)).mean()
+            opt.zero_grad()
+            (bce + l2 * w.pow(2).sum()).backward()
+            opt.step()
+        return lambda x: torch.sigmoid(x @ w.detach() + b.detach()).numpy()
+
+    fits = {l2: fit_logistic(x["train"], y["train"], l2) for l2 in (1e-3, 1e-2, 1e-1)}
+    on_val = {l2: auroc(y["val"], f(x["val"]), n_boot=0).value for l2, f in fits.items()}
+    l2 = max(on_val, key=lambda k: np.nan_to_num(on_val[k], nan=-1.0))  # NaN: one-class val
+    by_hand = auroc(y["test"], fits[l2](x["test"]), n_boot=bootstrap, seed=0)
+    print(
+        f"{x['train'].shape[1]} features, {len(y['train'])} training stays; penalty {l2:g} "
+        f"(validation AUROC {on_val[l2]:.3f})\nby hand: test {by_hand}"
+    )
+else:
+    print("add in-hospital-mortality to `tasks` for the probe by hand")
+
+# %% [markdown]
+# ## 4. Four ways to fuse two modalities, and what each does without an X-ray
+# Section 5 trains the supervised fusion baselines. They share the two encoders (an
+# LSTM over the hourly EHR, a ResNet over the film; the ResNet only ever runs on
+# samples that have a film) and differ in where the two meet (`medmod_lib/fusion/`):
+#
+# - **Early fusion** (`early`): the X-ray features go through a linear layer to the
+#   EHR feature size, are concatenated with the EHR features and one linear layer
+#   gives the logits. The encoders are *frozen* (here the pretrained ones of
+#   notebook 02); only the projection and the classifier train. Without a film the
+#   projected X-ray vector is replaced by zeros (or, with `missing="learnable"`, by
+#   one learned vector shared by all such samples).
+# - **Joint fusion** (`joint`): the same network, trained end to end, encoders
+#   included; the same replacement for a missing film.
+# - **Late fusion** (`late`): each modality has its own linear head; the prediction
+#   is the mean of the two predicted probabilities (softmax bins for length of stay).
+#   Without a film it is the EHR head's prediction alone; no stand-in is needed.
+# - **MedFuse** (`medfuse`): the projected X-ray vector and the EHR vector form a
+#   sequence [EHR, X-ray] that a one-layer LSTM reads; a linear layer classifies its
+#   last hidden state. Without a film the sequence has length 1, so the LSTM reads
+#   the EHR vector only and never sees a stand-in (`missing="zeros"` or
+#   `"learnable"` keep length 2 with a stand-in instead).
+#
+# The figure marks the designs this run trains (`baselines`; the `gpu` profile
+# trains all four). Notebook 04 removes films from test stays and shows what these
+# rules do to each model's AUROC.
+
+# %%
+import matplotlib.pyplot as plt
+
+fig = viz.plot_fusion_designs(highlight=baselines)
+plt.show()
+print(viz.fusion_designs().drop(columns="missing_default").to_string(index=False))
+
+# %% [markdown]
+# ## 5. Train every protocol on every task
 # Linear probes (frozen encoders; features computed once per split, then one linear
 # layer), fine-tuning (encoders trainable), and the supervised baselines, all through
 # the one training loop with the task's loss (BCE; cross-entropy over 10 bins for
@@ -187,20 +306,21 @@ cxr_stage1 = radiology_cxr_encoder(
     image_size=probe_image_size,
     max_samples=max_samples,
 )
-datasets, results = {}, {}
+results = {}
 for task in task_list:
-    datasets[task] = workflow.task_datasets(
-        linked,
-        ehr,
-        cache,
-        task=task,
-        mode="paired",
-        image_size=probe_image_size,
-        channels=settings["data"]["channels"],
-        max_bins=max_bins,
-        max_samples=max_samples,
-        seed=ctx.seed,
-    )
+    if task not in datasets:  # in-hospital mortality's was built in section 3
+        datasets[task] = workflow.task_datasets(
+            linked,
+            ehr,
+            cache,
+            task=task,
+            mode="paired",
+            image_size=probe_image_size,
+            channels=settings["data"]["channels"],
+            max_bins=max_bins,
+            max_samples=max_samples,
+            seed=ctx.seed,
+        )
     print(datasets[task])
     results[task] = evaluate_task(
         datasets[task],
@@ -229,7 +349,31 @@ saved = ctx.save_results(rows, tag=method)
 print(f"{len(rows)} result rows -> {saved.relative_to(ctx.output_dir)}")
 
 # %% [markdown]
-# ## 4. One table with confidence intervals
+# The probe by hand of section 3 against the library's probe of the same encoders
+# and features (`<method>/linear/ehr+cxr`), on the same test stays:
+
+# %%
+probe_name = f"{method}/linear/ehr+cxr"
+if mortality in results and probe_name in results[mortality]:
+    library = results[mortality][probe_name].rows.set_index("metric").loc["auroc"]
+    agree = library["ci_low"] <= by_hand.value <= library["ci_high"]
+    print(
+        f"by hand (penalty {l2:g}): {by_hand}\nlibrary ({probe_name}): auroc "
+        f"{library['value']:.3f} [{library['ci_low']:.3f}, {library['ci_high']:.3f}]"
+    )
+    print(
+        f"The two differ by {by_hand.value - library['value']:+.3f}, "
+        + (
+            "inside the library probe's 95% bootstrap interval: they agree."
+            if agree
+            else "outside the library probe's 95% bootstrap interval: they disagree by more "
+            "than the test set's noise; compare the penalty, the epochs and the validation "
+            "AUROC of the two fits."
+        )
+    )
+
+# %% [markdown]
+# ## 6. One table with confidence intervals
 # Headline metrics per task and model with 95% bootstrap intervals (1000 seeded
 # resamples of the test set); the X-ray-only rows are scored on the samples with an
 # image, which in the paired cohort are all of them.
@@ -247,12 +391,11 @@ for task, data in datasets.items():
 print(table.droplevel(["test_set"]).to_string())
 
 # %% [markdown]
-# ## 5. ROC and precision-recall curves
+# ## 7. ROC and precision-recall curves
 # Curves show where models differ (high-sensitivity or high-specificity regions),
 # which one number per model hides; the legend repeats each AUROC/AUPRC with its CI.
 
 # %%
-import matplotlib.pyplot as plt
 from medmod_lib.evaluation import plot_pr_curves, plot_roc_curves
 
 binary = [t for t in task_list if t in (Task.IN_HOSPITAL_MORTALITY, Task.DECOMPENSATION)]
@@ -272,7 +415,97 @@ for task in binary:
     plt.show()
 
 # %% [markdown]
-# ## 6. Does fusion beat the X-ray alone, and the EHR alone?
+# ## 8. Calibration and operating points
+# AUROC asks only whether deaths get higher scores than survivors. A ward acts on the
+# probability itself, at one threshold, so two more questions matter for the
+# mortality models (the pretrained probe, EHR-only, and the fusion model chosen on
+# validation, as in section 10's claims).
+#
+# *Calibration*: of the stays given a 30% risk, do about 30% die? The reliability
+# diagram sorts the test stays into five equal-sized bins of predicted risk and plots
+# each bin's observed death rate (95% Wilson interval) against its mean prediction;
+# points on the diagonal are calibrated. A dotted line marks each model's
+# 80%-sensitivity threshold (below): every stay right of it gets an alert. The Brier
+# score is the mean squared error of the probabilities; predicting the test death
+# rate $\pi$ for everyone scores $\pi(1-\pi)$, the yardstick a useful model must
+# beat.
+#
+# *Operating points*: at a threshold, how many alerts per 100 patients, what share
+# of deaths they catch (sensitivity), what share of survivors stays quiet
+# (specificity), and what share of alerts are deaths (PPV)? The 80%-sensitivity
+# threshold is set on the *validation* predictions, as it would be before
+# deployment, and then applied to the test stays, which tell what it achieves; 0.5
+# is the threshold a sigmoid output invites. `medmod_lib.metrics.operating_points`
+# computes the table.
+
+# %%
+from medmod_lib.evaluation import claims, collect_predictions
+from medmod_lib.metrics import operating_points, threshold_at_sensitivity
+
+FUSION = [f"{b}/supervised/ehr+cxr" for b in baselines if b not in ("ehr_only", "cxr_only")]
+calibration, operating = pd.DataFrame(), pd.DataFrame()
+if mortality in results:
+    found = results[mortality]
+    headline = [n for n in (probe_name, "ehr_only/supervised/ehr") if n in found]
+    if any(n in found for n in FUSION):
+        headline.append(claims.best_on_validation(found, FUSION).name)
+    on_test = {
+        n: (found[n].predictions.y_true[:, 0], found[n].predictions.scores[:, 0]) for n in headline
+    }
+    brier = rows[(rows["task"] == mortality.value) & (rows["metric"] == "brier")]
+    brier = brier.set_index(brier["method"] + "/" + brier["protocol"] + "/" + brier["modality"])
+    calibration = pd.DataFrame(
+        {
+            "brier": [brier.loc[n, "value"] for n in headline],
+            "ci_low": [brier.loc[n, "ci_low"] for n in headline],
+            "ci_high": [brier.loc[n, "ci_high"] for n in headline],
+            "brier_of_death_rate": [np.mean(yt) * (1 - np.mean(yt)) for yt, _ in on_test.values()],
+            "mean_predicted": [np.mean(p) for _, p in on_test.values()],
+            "death_rate": [np.mean(yt) for yt, _ in on_test.values()],
+        },
+        index=pd.Index(headline, name="model"),
+    )
+    parts, alert_at = [], {}
+    for n in headline:
+        val = collect_predictions(
+            found[n].predict,
+            datasets[mortality].loader("val", batch_size=batch_size, num_workers=num_workers),
+            desc=f"{n} on val",
+        )
+        at_80 = threshold_at_sensitivity(val.y_true[:, 0], val.scores[:, 0], 0.8)  # NaN: no death
+        alert_at[n] = at_80
+        points = operating_points(*on_test[n], {"80% sensitivity on val": at_80, "0.5": 0.5})
+        parts.append(points.assign(model=n))
+    operating = pd.concat(parts, ignore_index=True)
+    ax = viz.plot_calibration(on_test, thresholds=alert_at, n_bins=5, strategy="quantile")
+    ax.set_title(f"{mortality.value}: test stays; dotted: 80%-sensitivity threshold")
+    plt.show()
+    print(calibration.round(3).to_string())
+    op_cols = ["model", "rule", "threshold", "alerts_per_100", "sensitivity", "specificity", "ppv"]
+    print(operating[[*op_cols, "tp", "fp", "fn", "tn"]].round(3).to_string(index=False))
+    for n, c in calibration.iterrows():
+        side = "over" if c["mean_predicted"] > c["death_rate"] else "under"
+        beats = (  # resolved only when the whole interval is below the yardstick
+            "beats" if c["ci_high"] < c["brier_of_death_rate"] else "does not clearly beat"
+        )
+        print(
+            f"- {n}: mean predicted risk {c['mean_predicted']:.3f} against a death rate of "
+            f"{c['death_rate']:.3f} ({side}-predicts on average); Brier {c['brier']:.3f} "
+            f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}] {beats} the {c['brier_of_death_rate']:.3f} "
+            "of predicting the death rate for everyone."
+        )
+    for r in operating.dropna(subset=["sensitivity"]).itertuples():
+        print(
+            f"- {r.model} at {r.rule} (threshold {r.threshold:.3f}): {r.alerts_per_100:.0f} "
+            f"alerts per 100 test patients catch {r.sensitivity:.0%} of the "
+            f"{int(r.tp + r.fn)} deaths; "
+            + (f"{r.ppv:.0%} of the alerts are deaths." if r.tp + r.fp else "no alert at all.")
+        )
+else:
+    print("add in-hospital-mortality to `tasks` for calibration and operating points")
+
+# %% [markdown]
+# ## 9. Does fusion beat the X-ray alone, and the EHR alone?
 # Two intervals that overlap can still hide a consistent difference: the paired
 # bootstrap scores both models on the same resamples of the same test stays, so its
 # interval is for the difference itself. The X-ray-only vs EHR-only pair asks which
@@ -299,11 +532,11 @@ shown_cols = ["task", "a", "b", "metric", "value_a", "value_b", "diff", "ci_low"
 print(comparisons[[*shown_cols, "p_value", "n"]].round(3).to_string(index=False))
 
 # %% [markdown]
-# ## 7. The demo's claims, checked on this run
+# ## 10. The demo's claims, checked on this run
 # The synthetic data plants known effects (`data_cards/synthetic_demo.md`), so this
 # run can be checked against them. Each claim names two models and says the first
 # scores higher; its verdict comes from the paired bootstrap of the *difference* on
-# the same test stays (section 6): **held** when the 95% interval of the difference
+# the same test stays (section 9): **held** when the 95% interval of the difference
 # lies above 0, **reversed** below 0, **not resolved** when it contains 0. "Best
 # fusion" and "best single modality" are chosen on the *validation* score, never on
 # the test set they are then scored on. The verdicts are saved with the results; the
@@ -346,7 +579,7 @@ ctx.save_claims(verdicts, tag=method)
 claims.print_verdicts(verdicts)
 
 # %% [markdown]
-# ## 8. Metrics by sex, age group and race
+# ## 11. Metrics by sex, age group and race
 # An average can hide a group the model serves badly. Every group is listed with
 # its size; groups under `min_size` samples or with one class get no metric (and
 # say why) instead of a noisy number.
@@ -355,7 +588,7 @@ claims.print_verdicts(verdicts)
 from medmod_lib.evaluation import subgroup_frame, subgroup_metrics
 
 task = task_list[0]
-best = claims.best_on_validation(results[task], FUSION)  # as in section 7's claims
+best = claims.best_on_validation(results[task], FUSION)  # as in section 10's claims
 test_samples = datasets[task].test.samples.merge(
     ehr.stays[["stay_id", "gender", "age", "race"]], on="stay_id", how="left", validate="m:1"
 )
@@ -381,7 +614,7 @@ print(by_group.round(3).to_string(index=False))
 # ## Takeaways
 # The numbers below are computed from this run (they change with the data, the seed
 # and the settings). On the synthetic data the data card's planted structure is the
-# yardstick: section 7's claims say which differences this run resolved.
+# yardstick: section 10's claims say which differences this run resolved.
 
 # %%
 from medmod_lib.evaluation import MONITOR
@@ -403,7 +636,7 @@ for c in comparisons.itertuples():
     )
 held = verdicts[verdicts["verdict"] == claims.HELD]
 print(
-    f"- {len(held)} of {len(verdicts)} claims held on this run (section 7); "
+    f"- {len(held)} of {len(verdicts)} claims held on this run (section 10); "
     + (
         "not held: "
         + "; ".join(
@@ -414,6 +647,27 @@ print(
         else "every planted difference was resolved on these test stays."
     )
 )
+if mortality in results and probe_name in results[mortality]:
+    print(
+        f"- The logistic regression fitted by hand on the frozen features scored test AUROC "
+        f"{by_hand.value:.3f}, the library's probe {library['value']:.3f}: "
+        + ("they agree" if agree else "they disagree")
+        + " within the library probe's 95% interval (section 5)."
+    )
+if not calibration.empty:
+    top = calibration.index[-1]  # the fusion model chosen on validation, if one was trained
+    c = calibration.loc[top]
+    print(
+        f"- {top}: Brier {c['brier']:.3f} against {c['brier_of_death_rate']:.3f} for predicting "
+        f"the death rate; mean predicted risk {c['mean_predicted']:.3f}, death rate "
+        f"{c['death_rate']:.3f} (section 8)."
+    )
+    for r in operating[operating["model"] == top].dropna(subset=["sensitivity"]).itertuples():
+        print(
+            f"  at {r.rule} (threshold {r.threshold:.3f}): {r.alerts_per_100:.0f} alerts per 100 "
+            f"test patients, sensitivity {r.sensitivity:.0%}, specificity {r.specificity:.0%}, "
+            + (f"PPV {r.ppv:.0%}." if r.tp + r.fp else "no alert.")
+        )
 print(
     "- X-ray-only models are scored on paired samples only; every comparison above uses "
     "identical test stays."
@@ -428,7 +682,7 @@ print(
 # ### Exercise 1: Predict the ranking before you run
 # Before running this notebook on the synthetic data, write down, for each task in
 # `tasks`, the order of the EHR-only, X-ray-only and MedFuse models on the test
-# metric, and which of section 7's claims you expect to *hold* at the demo's size.
+# metric, and which of section 10's claims you expect to *hold* at the demo's size.
 # Use the planted structure: `medmod_lib/synthetic/signal.py` (which factor is drawn
 # on the film, which is charted in the EHR, the mortality weights) and the table
 # "What the demo resolves" in `data_cards/synthetic_demo.md`. Then compare with this
@@ -448,7 +702,7 @@ print(
 # stays with a handful of deaths gives intervals about as wide as these differences,
 # so expect most mortality claims to come out *not resolved* on one seed even where
 # the ordering is right. The cell prints the planted weights, this run's ranking per
-# task, and the verdicts of section 7.
+# task, and the verdicts of section 10.
 #
 # </details>
 
@@ -480,14 +734,14 @@ for task in task_list:
     }
     order = sorted(score, key=score.get, reverse=True)
     print(f"{task.value} (test {key}): " + " > ".join(f"{m} {score[m]:.3f}" for m in order))
-print("section 7's verdicts on this run:")
+print("section 10's verdicts on this run:")
 for r in verdicts.itertuples():
     interval = f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
     print(f"  {r.claim:36s} {r.verdict:12s} difference {r.diff:+.3f} {interval}")
 
 # %% [markdown]
 # ### Exercise 2: How many test stays would resolve a mortality difference?
-# The mortality intervals of section 4 are wide. Predict how many times more paired
+# The mortality intervals of section 6 are wide. Predict how many times more paired
 # test stays (at the same death rate) you would need to halve the width of the
 # EHR-only model's AUROC interval. Then compute the current width and what the
 # Hanley-McNeil formula (`medmod_lib.metrics.auroc_half_width`) gives for larger
@@ -533,7 +787,7 @@ else:
 
 # %% [markdown]
 # ### Exercise 3: Reading the subgroup table
-# Section 8 lists every group with its size, but some rows have no metric. Before
+# Section 11 lists every group with its size, but some rows have no metric. Before
 # looking, which groups do you expect to be left empty, and why is an empty cell
 # better than a number there? Then list the empty rows with their reason, and the
 # interval widths of the others.

@@ -117,6 +117,20 @@ for (task, mode), data in cohorts.items():
 # ResNet overfits the few hundred paired films, and the fused model does better
 # without its images.
 
+# %% [markdown]
+# What each design computes when a stay has no film decides how its curve in section
+# 3 can fall (the figure of notebook 03, section 4; the designs in `models` are
+# marked). MedFuse shortens its fusion sequence to the EHR vector alone; joint (and
+# early) fusion put a stand-in where the projected X-ray vector would be (for joint
+# here `joint_missing`: one learned vector by default); late fusion falls back to its
+# EHR head.
+
+# %%
+import matplotlib.pyplot as plt
+
+fig = viz.plot_fusion_designs(highlight=models)
+plt.show()
+
 # %%
 from medmod_lib.evaluation import (
     MONITOR,

@@ -10,7 +10,8 @@ Quick use::
 Modules: ``kernels`` (vectorised count-weighted metrics), ``bootstrap``
 (resampling, :class:`MetricResult`, :class:`PairedResult`), ``classification``
 (AUROC/AUPRC), ``los`` (kappa, MAD), ``calibration`` (Brier, reliability
-curve), ``tasks`` (the metric set per task, paired comparison).
+curve), ``operating`` (sensitivity, specificity, PPV and alerts per 100 at a
+threshold), ``tasks`` (the metric set per task, paired comparison).
 """
 
 from .bootstrap import (
@@ -26,11 +27,13 @@ from .bootstrap import (
 from .calibration import brier_score, reliability_curve
 from .classification import auprc, auroc, auroc_half_width, ranking_metrics
 from .los import hour_errors, los_metrics
+from .operating import OPERATING_COLUMNS, operating_points, threshold_at_sensitivity
 from .tasks import compare_models, task_metrics
 
 __all__ = [
     "BOOT_SEED",
     "N_BOOT",
+    "OPERATING_COLUMNS",
     "MetricResult",
     "PairedResult",
     "auprc",
@@ -42,9 +45,11 @@ __all__ = [
     "compare_models",
     "hour_errors",
     "los_metrics",
+    "operating_points",
     "paired_bootstrap",
     "ranking_metrics",
     "reliability_curve",
     "resample_counts",
     "task_metrics",
+    "threshold_at_sensitivity",
 ]

@@ -7,6 +7,9 @@
 :func:`plot_linking_windows`  which toy images each linking rule keeps
 :func:`plot_hours_from_intime` when X-rays are taken, per linked cohort
 :func:`stay_explorer`      ipywidgets: choose a stay, see all of the above
+:func:`plot_fusion_designs` the four fusion designs and their missing-image rule
+:func:`fusion_designs`     the same as a table
+:func:`plot_calibration`   reliability diagram with each model's alert threshold
 :func:`task_table`         the five tasks: prediction time, window, labels, users
 :func:`variable_table`     the 17 variables: type, unit, normal value, columns
 :func:`plot_input_status`  one stay's 48 x 76 input: measured, carried, normal
@@ -14,8 +17,10 @@
 =========================  ===================================================
 """
 
+from .calibration import plot_calibration
 from .explorer import stay_explorer
 from .films import film_findings, show_films_with_findings
+from .fusion import fusion_designs, plot_fusion_designs
 from .inputs import input_status, measured_share, plot_input_status, status_summary
 from .linking import plot_hours_from_intime, plot_linking_windows
 from .reference_tables import task_table, variable_table
@@ -36,9 +41,12 @@ __all__ = [
     "DEFAULT_VITALS",
     "film_findings",
     "format_labels",
+    "fusion_designs",
     "input_status",
     "measured_share",
     "pick_stay",
+    "plot_calibration",
+    "plot_fusion_designs",
     "plot_hours_from_intime",
     "plot_input_status",
     "plot_linking_windows",
