@@ -222,4 +222,7 @@ def setup(
         device_line = describe_device(torch.device(ctx.device))
         print(f"{name}: seed={ctx.seed} device={device_line} smoke={ctx.smoke}")
         print(f"data_root={ctx.data_root}\noutput_dir={ctx.output_dir}")
+        processed = paths.processed_dir()
+        if processed is not None:  # medmod_lib.workflow.ensure_processed uses it as is
+            print(f"processed EHR folder={processed} (${paths.PROCESSED_DIR_ENV})")
     return ctx

@@ -1,6 +1,7 @@
 """Where the kit finds raw data and writes its outputs.
 
-Two environment variables, each with a git-ignored default inside the project:
+Two environment variables, each with a git-ignored default inside the project,
+and one optional override:
 
 ``MEDMOD_DATA_ROOT``
     The folder that holds the raw PhysioNet downloads, laid out as
@@ -10,6 +11,12 @@ Two environment variables, each with a git-ignored default inside the project:
 ``MEDMOD_OUTPUT_DIR``
     Where processed data, image caches, checkpoints and reports go.
     Default: ``<project>/outputs``.
+``MEDMOD_PROCESSED_DIR`` (optional)
+    An existing processed EHR folder to use instead of building one from the
+    MIMIC-IV tables, e.g. a mimic3-benchmarks / MedFuse folder imported with
+    ``python -m medmod_lib.export.importer``
+    (:func:`medmod_lib.workflow.ensure_processed`). The X-rays still come from
+    the MIMIC-CXR-JPG release under ``MEDMOD_DATA_ROOT``. Unset: no override.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from pathlib import Path
 
 DATA_ROOT_ENV = "MEDMOD_DATA_ROOT"
 OUTPUT_DIR_ENV = "MEDMOD_OUTPUT_DIR"
+PROCESSED_DIR_ENV = "MEDMOD_PROCESSED_DIR"
 
 #: Release folders the kit knows, newest first.
 MIMIC_IV_VERSIONS = ("3.1", "3.0", "2.2", "2.1", "2.0", "1.0")
@@ -50,6 +58,12 @@ def output_root() -> Path:
     """The output root: ``$MEDMOD_OUTPUT_DIR`` or ``<project>/outputs``."""
     value = os.environ.get(OUTPUT_DIR_ENV)
     return Path(value).expanduser() if value else project_root() / "outputs"
+
+
+def processed_dir() -> Path | None:
+    """``$MEDMOD_PROCESSED_DIR`` (an existing processed folder to use as is), or ``None``."""
+    value = os.environ.get(PROCESSED_DIR_ENV, "").strip()
+    return Path(value).expanduser() if value else None
 
 
 def _find_release(

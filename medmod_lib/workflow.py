@@ -10,6 +10,13 @@ otherwise::
     linked = ensure_linked(ehr, ctx.data_root, ctx.output_dir)
     cache = ensure_image_cache(ctx.data_root, ctx.output_dir)
     data = task_datasets(linked, ehr, cache, task="in-hospital-mortality", mode="partial")
+
+With ``MEDMOD_PROCESSED_DIR`` set (or ``processed_dir=`` passed), :func:`ensure_processed`
+uses that existing processed folder as is, e.g. a mimic3-benchmarks / MedFuse folder
+imported with ``python -m medmod_lib.export.importer``, instead of building one from the
+MIMIC-IV tables; the X-rays still come from the MIMIC-CXR-JPG release of the data root,
+and :func:`ensure_linked` fingerprints the folder's content, so a changed import is linked
+again.
 """
 
 from __future__ import annotations
@@ -29,19 +36,46 @@ from .ehr.processed import ProcessedEHR
 from .linking import LinkConfig, LinkedData, MultimodalCollate, MultimodalDataset, link_cohorts
 from .reference import Task
 
+#: Files every processed EHR folder holds (CONTRIBUTING "Processed EHR folder"), besides
+#: ``tasks/<task>.parquet`` and ``normalizers/<task>.json``; ``manifest.json`` is written last.
+PROCESSED_FILES = (
+    "manifest.json",
+    "cohort_flow.csv",
+    "splits.csv",
+    "stays.parquet",
+    "timeseries.parquet",
+    "hourly/inputs.npy",
+    "hourly/index.parquet",
+)
 
-def ensure_data(data_root: str | Path | None = None) -> Path:
+
+def _given_processed(processed_dir: str | Path | None) -> tuple[Path, str] | None:
+    """The processed folder to use as is, and where it was named; ``None``: build one."""
+    if processed_dir:
+        return Path(processed_dir).expanduser(), "processed_dir"
+    env = paths.processed_dir()
+    return (env, f"${paths.PROCESSED_DIR_ENV}") if env is not None else None
+
+
+def ensure_data(
+    data_root: str | Path | None = None, *, processed_dir: str | Path | None = None
+) -> Path:
     """The raw-data root; the synthetic default is generated on first use.
 
-    A root other than the kit's default must already hold a MIMIC-IV release
-    (the error says how to point the kit at it).
+    A root other than the kit's default must already hold a MIMIC-IV release (the error
+    says how to point the kit at it), or, when a processed folder is given
+    (``processed_dir`` or ``$MEDMOD_PROCESSED_DIR``, see :func:`ensure_processed`), only
+    the MIMIC-CXR-JPG release: the EHR then comes from that folder.
     """
     root = Path(data_root).expanduser() if data_root else paths.data_root()
     if paths.is_default_data_root(root):
         from .synthetic import ensure_dataset
 
         ensure_dataset(root)
-    paths.mimic_iv_root(root)  # raises a clear error when no release is there
+    if _given_processed(processed_dir) is None:
+        paths.mimic_iv_root(root)  # raises a clear error when no release is there
+    else:
+        paths.mimic_cxr_root(root)
     return root
 
 
@@ -62,7 +96,11 @@ def default_ehr_config(data_root: str | Path) -> EHRConfig:
 
 
 def ensure_processed(
-    data_root: str | Path, output_dir: str | Path, config: EHRConfig | None = None
+    data_root: str | Path,
+    output_dir: str | Path,
+    config: EHRConfig | None = None,
+    *,
+    processed_dir: str | Path | None = None,
 ) -> ProcessedEHR:
     """``output_dir/processed``: reused if built from the same files with the same config.
 
@@ -70,9 +108,112 @@ def ensure_processed(
     ``config.duckdb`` (threads, memory cap, scratch folders) changes how fast the
     folder is built, not what it holds, so it is not compared. ``config=None`` means
     :func:`default_ehr_config` of the data root.
+
+    With ``processed_dir`` (or, when it is ``None``, ``$MEDMOD_PROCESSED_DIR``) that
+    existing folder is checked (:func:`open_processed`) and returned as is: nothing is
+    built and MIMIC-IV is not read. This is how the notebooks run on a mimic3-benchmarks /
+    MedFuse folder imported with ``python -m medmod_lib.export.importer``.
+
+    Raises:
+        FileNotFoundError: the given folder is missing or incomplete (the message says
+            which files and how to make it).
+        ValueError: ``config`` together with a given folder (it is not rebuilt).
     """
+    given = _given_processed(processed_dir)
+    if given is not None:
+        folder, named_by = given
+        if config is not None:
+            raise ValueError(
+                f"ensure_processed: the processed folder {folder} (from {named_by}) is used as "
+                "is, so an EHRConfig cannot apply; pass config=None, or unset "
+                f"{paths.PROCESSED_DIR_ENV} to build from MIMIC-IV with this config."
+            )
+        ehr = open_processed(folder, named_by=named_by)
+        print(f"ensure_processed: using {folder} (from {named_by}) as is; MIMIC-IV is not read.")
+        return ehr
     config = config or default_ehr_config(data_root)
     return build_processed(data_root, Path(output_dir) / "processed", config)
+
+
+def open_processed(folder: str | Path, *, named_by: str = "processed_dir") -> ProcessedEHR:
+    """An existing processed EHR folder (kit-built or imported), checked to be complete.
+
+    Complete means every file of :data:`PROCESSED_FILES`, at least one
+    ``tasks/<task>.parquet`` and a ``manifest.json`` with the hourly header. Missing
+    EHR tasks or normalizers only warn: the cells that use them fail, the others run.
+
+    Args:
+        folder: the processed folder.
+        named_by: where the folder was named (for the messages).
+
+    Raises:
+        FileNotFoundError: the folder is missing or incomplete; the message names the
+            folder, the missing files and how to make it.
+    """
+    folder = Path(folder).expanduser()
+    fix = (
+        "Make it with `python -m medmod_lib.export.importer --benchmark BENCHMARK_DIR "
+        f"--out {folder}` (a mimic3-benchmarks / MedFuse folder) or `python -m "
+        f"medmod_lib.prepare`, or unset {paths.PROCESSED_DIR_ENV} to build the processed "
+        "folder from MIMIC-IV."
+    )
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"Processed folder {folder} (from {named_by}) does not exist. {fix}"
+        )
+    missing = [name for name in PROCESSED_FILES if not (folder / name).is_file()]
+    tasks = sorted(p.stem for p in (folder / "tasks").glob("*.parquet"))
+    if not tasks:
+        missing.append("tasks/<task>.parquet")
+    header = None
+    if "manifest.json" not in missing:
+        try:
+            header = json.loads((folder / "manifest.json").read_text())["hourly"]["header"]
+        except (OSError, ValueError, KeyError, TypeError):
+            header = None
+        if not header:
+            missing.append("manifest.json with hourly.header")
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} (from {named_by}) is not a complete processed EHR folder: missing "
+            f"{', '.join(missing)}. An import or prepare that was stopped leaves a folder "
+            f"without manifest.json. {fix}"
+        )
+    problems = [
+        f"no tasks/{t.value}.parquet" for t in Task if t != Task.RADIOLOGY and t.value not in tasks
+    ]
+    problems += [
+        f"no normalizers/{t}.json"
+        for t in tasks
+        if not (folder / "normalizers" / f"{t}.json").is_file()
+    ]
+    if problems:
+        warnings.warn(
+            f"{folder}: {'; '.join(problems)}. Notebook cells that use those tasks will fail "
+            "(ensure_linked links only the tasks the folder has); import every task (no "
+            "--tasks) to run everything.",
+            stacklevel=3,
+        )
+    return ProcessedEHR(folder)
+
+
+def processed_inputs(folder: str | Path) -> dict[str, Path]:
+    """The data files of a processed folder, named by their path inside it.
+
+    Linking a folder the kit did not build (an import) fingerprints these by content
+    (:func:`ensure_linked`), so a changed or re-imported folder is never reused.
+    """
+    folder = Path(folder)
+    files = [folder / name for name in PROCESSED_FILES]
+    files += sorted((folder / "tasks").glob("*.parquet"))
+    files += sorted((folder / "normalizers").glob("*.json"))
+    return {str(p.relative_to(folder)): p for p in files if p.is_file()}
+
+
+def built_by_kit(folder: str | Path) -> bool:
+    """True for a processed folder built (and stamped) by :func:`build_processed`."""
+    stamp = artifacts.read_stamp(folder)
+    return stamp is not None and stamp.get("kind") == "processed-ehr"
 
 
 def build_processed(
@@ -130,17 +271,28 @@ def ensure_linked(
 
     The fingerprint (:mod:`medmod_lib.artifacts`) covers ``config``, the processed
     folder's own fingerprint and the content of the release's metadata and label files.
+    A processed folder the kit did not build (an import, see :func:`ensure_processed`)
+    has no fingerprint of its inputs, so the content of its data files
+    (:func:`processed_inputs`) is part of the links' fingerprint instead.
+    ``config=None`` links every task the processed folder has (all five for a full one).
     """
-    config = config or LinkConfig()
+    if config is None:
+        have = set(ehr.tasks)
+        config = LinkConfig(
+            tasks=tuple(t.value for t in Task if t == Task.RADIOLOGY or t.value in have)
+        )
     out = Path(output_dir) / "linked"
     release = paths.mimic_cxr_root(data_root).resolve()
     paths.check_output_location(out, data_root, release)
     settings = {"release": str(release), **json.loads(json.dumps(asdict(config), default=str))}
+    inputs = cxr_input_files(data_root)
+    if not built_by_kit(ehr.root):
+        inputs |= {f"processed/{k}": p for k, p in processed_inputs(ehr.root).items()}
     return artifacts.get_or_build(
         out,
         kind="linked",
         settings=settings,
-        inputs=cxr_input_files(data_root),
+        inputs=inputs,
         upstream={"processed": artifacts.digest_of(ehr.root, "manifest.json")},
         build=lambda tmp: link_cohorts(ehr, data_root, out=tmp, config=config),
         load=LinkedData.load,

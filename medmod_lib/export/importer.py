@@ -7,7 +7,9 @@ folder :class:`~medmod_lib.ehr.processed.ProcessedEHR` opens: ``stays.parquet``,
 ``splits.csv``, ``timeseries.parquet``, ``hourly/``, ``tasks/``, ``normalizers/`` and
 ``listfiles/``, so cohorts can be linked (:func:`medmod_lib.linking.link_cohorts`) and
 models trained on the benchmark's own extraction. :func:`compare_labels` checks its
-labels against a kit-built folder where both have the sample.
+labels against a kit-built folder where both have the sample. With
+``MEDMOD_PROCESSED_DIR`` pointing at it, the notebooks run on it
+(:func:`medmod_lib.workflow.ensure_processed` uses it as is).
 
 Rules:
 
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import __version__, reference
+from .. import __version__, artifacts, reference
 from ..ehr.cohort import STAY_COLUMNS, number_episodes
 from ..ehr.discretizer import Normalizer, discretize_events, header
 from ..ehr.listfiles import write_listfiles
@@ -149,6 +151,9 @@ def import_benchmark(
         tasks: tasks to read (default: every task folder present).
         progress: show a progress bar over episodes.
 
+    The folder is written into a temporary sibling and renamed into place when
+    complete (:mod:`medmod_lib.artifacts`); an earlier import at ``out`` is replaced whole.
+
     Raises:
         FileNotFoundError, ValueError: missing or inconsistent files (named in the message).
     """
@@ -216,13 +221,38 @@ def import_benchmark(
     stays["n_events"] = stays["stay_id"].map(counts).fillna(0).astype("int64").to_numpy()
     stays = stays.sort_values("stay_id").reset_index(drop=True)
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "hourly").mkdir(exist_ok=True)
-    (out / "tasks").mkdir(exist_ok=True)
-    ts.to_parquet(out / "timeseries.parquet", index=False)
-    stays.to_parquet(out / "stays.parquet", index=False)
+    # Written into a temporary sibling and renamed into place when complete
+    # (medmod_lib.artifacts): a stopped import leaves the earlier one (or nothing), and a
+    # new import replaces every file of the earlier one (no stale task left behind).
+    return artifacts.get_or_build(
+        out,
+        kind="imported-ehr",
+        settings={"benchmark_folder": str(folder.resolve()), "tasks": [t.value for t in chosen]},
+        build=lambda dest: _write(dest, folder, chosen, stays, ts, los_h, samples, source),
+        load=ProcessedEHR,
+        force=True,
+        markers=("manifest.json",),
+    )
+
+
+def _write(
+    dest: Path,
+    folder: Path,
+    chosen: list[Task],
+    stays: pd.DataFrame,
+    ts: pd.DataFrame,
+    los_h: pd.Series,
+    samples: dict[Task, pd.DataFrame],
+    source: dict[int, tuple[Task, str]],
+) -> None:
+    """The processed folder's files, written into ``dest``; ``manifest.json`` last."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "hourly").mkdir(exist_ok=True)
+    (dest / "tasks").mkdir(exist_ok=True)
+    ts.to_parquet(dest / "timeseries.parquet", index=False)
+    stays.to_parquet(dest / "stays.parquet", index=False)
     splits = stays[["subject_id", "split"]].drop_duplicates().sort_values("subject_id")
-    splits.to_csv(out / "splits.csv", index=False)
+    splits.to_csv(dest / "splits.csv", index=False)
     pd.DataFrame(
         [
             {
@@ -232,11 +262,11 @@ def import_benchmark(
                 "stays": len(stays),
             }
         ]
-    ).to_csv(out / "cohort_flow.csv", index=False)
+    ).to_csv(dest / "cohort_flow.csv", index=False)
 
     inputs, index = discretize_events(long_events(ts), los_h.sort_index())
-    np.save(out / "hourly" / "inputs.npy", inputs)
-    index.to_parquet(out / "hourly" / "index.parquet", index=False)
+    np.save(dest / "hourly" / "inputs.npy", inputs)
+    index.to_parquet(dest / "hourly" / "index.parquet", index=False)
 
     task_counts = {}
     for task, rows in samples.items():
@@ -253,13 +283,13 @@ def import_benchmark(
             frame["los_bucket"] = los_bucket(frame["y_true"].to_numpy())
         frame = frame.sort_values(["stay_id", "period_length"], kind="stable")
         frame = frame.reset_index(drop=True)
-        frame.to_parquet(out / "tasks" / f"{task.value}.parquet", index=False)
-        write_listfiles(task, frame, stays, out / "listfiles")
+        frame.to_parquet(dest / "tasks" / f"{task.value}.parquet", index=False)
+        write_listfiles(task, frame, stays, dest / "listfiles")
         task_counts[task.value] = {s: int((frame["split"] == s).sum()) for s in SPLITS}
         train = frame.loc[frame["split"] == "train", "stay_id"].unique()
         if len(train):
             first = int(IHM_HOURS) if task == Task.IN_HOSPITAL_MORTALITY else None
-            _fit(inputs, index, train, first).save(out / "normalizers" / f"{task.value}.json")
+            _fit(inputs, index, train, first).save(dest / "normalizers" / f"{task.value}.json")
 
     events_from = pd.Series([t.value for t, _ in source.values()]).value_counts().to_dict()
     manifest = {
@@ -277,8 +307,7 @@ def import_benchmark(
         "skips": {},
         "hourly": {"header": header(), "timestep": 1.0, "impute_strategy": "previous"},
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    return ProcessedEHR(out)
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
 def _fit(inputs: np.ndarray, index: pd.DataFrame, stay_ids, first: int | None) -> Normalizer:
