@@ -48,6 +48,23 @@ class FeatureSet:
         out = {k: getattr(self, k)[index] for k in _KEYS if getattr(self, k) is not None}
         return out
 
+    def subset(self, fraction: float, *, seed: int = 0) -> FeatureSet:
+        """A seeded random ``fraction`` of the rows (at least 2), in their original order.
+
+        Used to fit probes on part of the training labels (label efficiency); the
+        same seed gives the same rows, and a smaller fraction's rows are a subset of
+        a larger one's (one permutation, cut at different lengths).
+        """
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        n = len(self)
+        k = min(n, max(2, int(round(fraction * n))))
+        if k == n:
+            return self
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        keep = order[:k].sort().values
+        return FeatureSet(**{key: _take(getattr(self, key), keep) for key in _KEYS})
+
     def loader(self, *, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
         """Mini-batches of rows (seeded shuffling), for :func:`medmod_lib.training.fit`."""
         if batch_size < 1:
@@ -61,6 +78,10 @@ class FeatureSet:
         return DataLoader(
             data, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None
         )
+
+
+def _take(x: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor | None:
+    return None if x is None else x[index]
 
 
 class _Rows(Dataset):

@@ -52,7 +52,9 @@ __all__ = [
     "ProtocolResult",
     "compare_results",
     "fine_tune",
+    "label_protocol",
     "linear_eval",
+    "linear_eval_fractions",
     "supervised",
     "train_and_evaluate",
 ]
@@ -119,7 +121,53 @@ def linear_eval(
         config: protocol settings (default :class:`ProtocolConfig`).
         out_dir: loop checkpoints (``None``: in memory).
     """
+    return linear_eval_fractions(
+        data,
+        ehr_encoder=ehr_encoder,
+        cxr_encoder=cxr_encoder,
+        modality=modality,
+        method=method,
+        config=config,
+        out_dir=out_dir,
+    )[1.0]
+
+
+def label_protocol(fraction: float) -> str:
+    """The ``protocol`` value of a linear probe fitted on ``fraction`` of the training labels:
+    ``"linear"`` for all of them, else e.g. ``"linear@10%"``."""
+    return "linear" if fraction >= 1.0 else f"linear@{fraction * 100:g}%"
+
+
+def linear_eval_fractions(
+    data: Any,
+    *,
+    ehr_encoder: nn.Module | None,
+    cxr_encoder: nn.Module | None,
+    modality: Modality = "ehr+cxr",
+    method: str = "pretrained",
+    fractions: tuple[float, ...] = (1.0,),
+    config: ProtocolConfig | None = None,
+    out_dir: str | Path | None = None,
+) -> dict[float, ProtocolResult]:
+    """Linear evaluation at several fractions of the training labels (label efficiency).
+
+    Features are extracted once; for each fraction a fresh linear layer is fitted on a
+    seeded random subset of the training rows (:meth:`FeatureSet.subset`, nested across
+    fractions) and selected and scored on the whole validation and test splits, so the
+    results differ only in how many labels the probe saw. Rows carry the protocol
+    :func:`label_protocol` (``"linear"``, ``"linear@10%"``...).
+
+    Args:
+        fractions: shares of the training rows in (0, 1]; 1.0 is plain :func:`linear_eval`.
+        Other arguments: as :func:`linear_eval`.
+
+    Returns:
+        ``{fraction: ProtocolResult}`` in the order given.
+    """
     config = config or ProtocolConfig()
+    fractions = tuple(float(f) for f in fractions)
+    if not fractions or any(not 0.0 < f <= 1.0 for f in fractions):
+        raise ValueError(f"fractions must be non-empty and in (0, 1], got {fractions}")
     seed_everything(config.seed)
     clf = EncoderClassifier(
         ehr_encoder=copy.deepcopy(ehr_encoder),
@@ -144,26 +192,35 @@ def linear_eval(
         )
         for split in ("train", "val", "test")
     }
-    head = FeatureHead(clf.head, modality)
     paired_only = modality == "cxr"
-    result = train_and_evaluate(
-        head,
-        task=data.task,
-        train_loader=feats["train"].loader(batch_size=bs, shuffle=True, seed=config.seed),
-        val_loader=feats["val"].loader(batch_size=bs, shuffle=False),
-        test_loader=feats["test"].loader(batch_size=bs, shuffle=False),
-        config=config,
-        method=method,
-        protocol="linear",
-        modality=modality,
-        test_set=_test_set(data, paired_only),
-        label_names=data.label_columns,
-        paired_only=paired_only,
-        los_hours=_los_hours(data),
-        out_dir=out_dir,
-    )
-    result.model = clf.eval()  # shares the trained head: predicts raw batches
-    return result
+    initial = copy.deepcopy(clf.head.state_dict())
+    out: dict[float, ProtocolResult] = {}
+    for fraction in fractions:
+        seed_everything(config.seed)
+        clf.head.load_state_dict(initial)  # every fraction starts from the same head
+        train = feats["train"].subset(fraction, seed=config.seed)
+        result = train_and_evaluate(
+            FeatureHead(clf.head, modality),
+            task=data.task,
+            train_loader=train.loader(batch_size=bs, shuffle=True, seed=config.seed),
+            val_loader=feats["val"].loader(batch_size=bs, shuffle=False),
+            test_loader=feats["test"].loader(batch_size=bs, shuffle=False),
+            config=config,
+            method=method,
+            protocol=label_protocol(fraction),
+            modality=modality,
+            test_set=_test_set(data, paired_only),
+            label_names=data.label_columns,
+            paired_only=paired_only,
+            los_hours=_los_hours(data),
+            out_dir=out_dir
+            if out_dir is None or len(fractions) == 1
+            else Path(out_dir) / label_protocol(fraction),
+        )
+        model = copy.deepcopy(clf) if len(fractions) > 1 else clf
+        result.model = model.eval()  # shares the trained head: predicts raw batches
+        out[fraction] = result
+    return out
 
 
 def fine_tune(

@@ -17,6 +17,7 @@ from medmod_lib.evaluation import (
     compare_results,
     fine_tune,
     linear_eval,
+    linear_eval_fractions,
     supervised,
     task_loss,
 )
@@ -360,3 +361,42 @@ def test_feature_loader_is_seeded_and_covers_every_row():
     assert torch.equal(order[0], order[1]) and sorted(order[0].tolist()) == list(range(10))
     plain = torch.cat([b["stay_id"] for b in fs.loader(batch_size=4, shuffle=False)])
     assert plain.tolist() == list(range(10))
+
+
+def test_feature_subset_is_seeded_nested_and_keeps_row_order():
+    fs = FeatureSet(
+        features=torch.arange(20.0)[:, None],
+        labels=torch.arange(20.0)[:, None],
+        label_mask=None,
+        paired=torch.ones(20, dtype=torch.bool),
+        stay_id=torch.arange(20),
+    )
+    small, large = fs.subset(0.25, seed=3), fs.subset(0.5, seed=3)
+    assert len(small) == 5 and len(large) == 10 and fs.subset(1.0) is fs
+    assert set(small.stay_id.tolist()) <= set(large.stay_id.tolist())  # nested fractions
+    assert small.stay_id.tolist() == sorted(small.stay_id.tolist())
+    assert torch.equal(small.labels[:, 0], small.features[:, 0])  # rows stay aligned
+    assert torch.equal(fs.subset(0.25, seed=3).stay_id, small.stay_id)
+    assert not torch.equal(fs.subset(0.25, seed=4).stay_id, small.stay_id)
+    with pytest.raises(ValueError, match="fraction"):
+        fs.subset(0.0)
+
+
+def test_label_fractions_share_features_and_fewer_labels_fit_a_different_probe():
+    data = _task_data()
+    ehr, cxr = _encoders()
+    cfg = _config(epochs=10, lr=0.1)
+    runs = linear_eval_fractions(
+        data, ehr_encoder=ehr, cxr_encoder=cxr, modality="ehr+cxr", fractions=(0.1, 1.0), config=cfg
+    )
+    assert list(runs) == [0.1, 1.0]
+    assert set(runs[0.1].rows["protocol"]) == {"linear@10%"}
+    assert set(runs[1.0].rows["protocol"]) == {"linear"}
+    # the whole-label probe equals plain linear evaluation with the same seed
+    plain = linear_eval(data, ehr_encoder=ehr, cxr_encoder=cxr, modality="ehr+cxr", config=cfg)
+    pd.testing.assert_frame_equal(runs[1.0].rows, plain.rows)
+    assert not torch.equal(runs[0.1].model.head.weight, runs[1.0].model.head.weight)
+    # each probe is scored on the whole test split
+    assert (runs[0.1].rows["n"] == runs[1.0].rows["n"]).all()
+    with pytest.raises(ValueError, match="fractions"):
+        linear_eval_fractions(data, ehr_encoder=ehr, cxr_encoder=cxr, fractions=(1.5,))
