@@ -90,26 +90,140 @@ def retrieval_ranks(pairs: PairEmbeddings) -> np.ndarray:
     return (scores > own_score[:, None] + 1e-7).sum(axis=1)
 
 
-def recall_at_k(pairs: PairEmbeddings, ks: Sequence[int] = (1, 5, 10)) -> pd.DataFrame:
-    """Recall@k of X-ray -> prompt retrieval next to its chance level.
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95 % by default) of a proportion ``hits / n``.
+
+    Unlike the normal approximation it stays inside [0, 1] and is not degenerate
+    at 0 or n hits, which matters for recall@k near a small chance level.
+    """
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+#: Retrieval directions of :func:`recall_at_k`.
+DIRECTIONS = ("text->image", "image->text")
+
+
+def retrieval_pools(n: int, pool_size: int | None, seed: int = 0) -> list[np.ndarray]:
+    """Disjoint candidate pools: a seeded shuffle of ``range(n)`` cut into ``pool_size`` chunks.
+
+    ``None`` (or ``pool_size >= n``) gives one pool of everything; a last chunk smaller
+    than ``pool_size`` joins the one before it, so every pool has at least ``pool_size``
+    candidates and chance is about ``k / pool_size`` for every query.
+    """
+    if pool_size is None or pool_size >= n:
+        return [np.arange(n)]
+    if pool_size < 2:
+        raise ValueError(f"pool_size must be >= 2, got {pool_size}")
+    order = np.random.default_rng(seed).permutation(n)
+    cuts = list(range(pool_size, n - pool_size + 1, pool_size))
+    return [np.sort(p) for p in np.split(order, cuts)]
+
+
+def _text_to_image(pairs: PairEmbeddings, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each query prompt's own X-ray in ``pool`` and the number of candidates.
+
+    X-rays whose prompt equals the query's are not counted as competitors (two stays
+    with the same text cannot be told apart by it).
+    """
+    prompts = np.asarray(pairs.prompts, dtype=object)[pool]
+    scores = pairs.text[pool] @ pairs.image[pool].T  # (P, P): query prompt x candidate X-ray
+    own = np.diag(scores)
+    same = prompts[:, None] == prompts[None, :]
+    above = (scores > own[:, None] + 1e-7) & ~same
+    return above.sum(axis=1), (~same).sum(axis=1) + 1
+
+
+def recall_at_k(
+    pairs: PairEmbeddings,
+    ks: Sequence[int] = (1, 5, 10),
+    *,
+    direction: str = "image->text",
+    pool_size: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Recall@k of retrieval between X-rays and their prompts, next to its chance level.
+
+    Args:
+        pairs: embedded test pairs (:func:`embed_pairs`).
+        ks: cut-offs.
+        direction: ``"image->text"``: each X-ray ranks the distinct prompts (identical
+            prompts count once); ``"text->image"``: each prompt ranks the X-rays (those
+            sharing its text are not competitors).
+        pool_size: ``"text->image"`` only: rank within disjoint random pools of this many
+            pairs (:func:`retrieval_pools`) instead of the whole split, so chance is about
+            ``k / pool_size`` whatever the test set's size; ``None``: the whole split.
+        seed: seed of the pools.
 
     Returns:
-        One row per k: ``k, recall, chance`` (= min(k, M) / M), ``n`` (X-rays),
-        ``candidates`` (M distinct prompts).
+        One row per k: ``k, recall`` with its 95 % Wilson interval ``ci_low, ci_high``,
+        ``chance`` (the mean over queries of min(k, M) / M for M candidates),
+        ``above_chance`` (the interval's lower end is above chance), ``n`` (queries),
+        ``candidates`` (mean number of candidates per query), ``direction``.
     """
-    ranks = retrieval_ranks(pairs)
-    m = len(set(pairs.prompts))
-    rows = [
-        {
-            "k": int(k),
-            "recall": float((ranks < k).mean()),
-            "chance": min(k, m) / m,
-            "n": len(ranks),
-            "candidates": m,
-        }
-        for k in ks
-    ]
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    if direction == "image->text":
+        if pool_size is not None:
+            raise ValueError("pool_size applies to direction='text->image' only")
+        ranks = retrieval_ranks(pairs)
+        m = np.full(len(ranks), len(set(pairs.prompts)))
+    else:
+        parts = [_text_to_image(pairs, p) for p in retrieval_pools(len(pairs), pool_size, seed)]
+        ranks = np.concatenate([r for r, _ in parts])
+        m = np.concatenate([c for _, c in parts])
+    rows = []
+    for k in ks:
+        hits = int((ranks < k).sum())
+        lo, hi = wilson_interval(hits, len(ranks))
+        chance = float(np.mean(np.minimum(k, m) / m))
+        rows.append(
+            {
+                "k": int(k),
+                "recall": hits / len(ranks),
+                "ci_low": lo,
+                "ci_high": hi,
+                "chance": chance,
+                "above_chance": bool(lo > chance),
+                "n": len(ranks),
+                "candidates": float(m.mean()),
+                "direction": direction,
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def retrieval_results(table: pd.DataFrame, *, task: str, seed: int) -> pd.DataFrame:
+    """:func:`recall_at_k` as rows of the kit's tidy results table.
+
+    Two rows per k, protocol ``"retrieval"`` (``"retrieval@<pool>"`` for pooled candidates),
+    modality the direction: ``recall@k`` with its Wilson interval, and ``chance@k`` (no
+    interval), so a report or a test can compare them from ``results.csv`` alone.
+    """
+    from ..runner.results import ALL_COLUMNS
+
+    rows = []
+    pooled = bool(table.get("direction", pd.Series(["image->text"])).eq("text->image").all())
+    for _, r in table.iterrows():
+        base = {
+            "task": task,
+            "method": "prompt-clip",
+            "protocol": "retrieval" + (f"@{r['candidates']:.0f}" if pooled else ""),
+            "modality": r.get("direction", "image->text"),
+            "seed": seed,
+            "n": int(r["n"]),
+            "test_set": "paired",
+        }
+        rows.append(
+            {**base, "metric": f"recall@{int(r['k'])}", "value": r["recall"],
+             "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
+        )  # fmt: skip
+        rows.append({**base, "metric": f"chance@{int(r['k'])}", "value": r["chance"]})
+    return pd.DataFrame(rows).reindex(columns=list(ALL_COLUMNS))
 
 
 def nearest_prompts(pairs: PairEmbeddings, index: int, k: int = 3) -> pd.DataFrame:

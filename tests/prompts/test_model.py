@@ -173,6 +173,25 @@ def test_recall_is_perfect_for_aligned_embeddings_and_duplicates_count_once():
     np.testing.assert_array_equal(retrieval_ranks(p), [0, 0, 0])
 
 
+def test_recall_interval_is_wilson_and_says_whether_it_clears_chance():
+    from medmod_lib.prompts.retrieval import wilson_interval
+
+    lo, hi = wilson_interval(10, 100)
+    assert abs(lo - 0.0552) < 1e-3 and abs(hi - 0.1744) < 1e-3  # textbook values
+    assert wilson_interval(0, 50)[0] == 0.0 and 0 < wilson_interval(0, 50)[1] < 0.08
+    eye = np.eye(40, dtype=np.float32)
+    perfect = recall_at_k(pairs(eye, eye, [str(i) for i in range(40)]), ks=(1,))
+    assert perfect["above_chance"].item() and perfect["ci_low"].item() > 0.9
+    rng = np.random.default_rng(0)
+    noise = pairs(
+        rng.normal(size=(40, 8)).astype(np.float32),
+        rng.normal(size=(40, 8)).astype(np.float32),
+        [str(i) for i in range(40)],
+    )
+    row = recall_at_k(noise, ks=(5,)).iloc[0]
+    assert row["ci_low"] <= row["recall"] <= row["ci_high"] and not row["above_chance"]
+
+
 def test_reversed_embeddings_rank_last_and_nearest_prompts_lists_them():
     img = np.eye(3, dtype=np.float32)
     txt = -np.eye(3, dtype=np.float32)
@@ -188,3 +207,45 @@ def test_embed_pairs_keeps_only_rows_with_both_modalities():
     assert len(emb) == 14 and emb.image.shape == emb.text.shape == (14, 128)
     np.testing.assert_allclose(np.linalg.norm(emb.image, axis=1), 1.0, rtol=1e-5)
     assert all(p.endswith("v0") for p in emb.prompts)
+
+
+def test_text_to_image_pools_set_chance_and_skip_same_text_competitors():
+    from medmod_lib.prompts.retrieval import retrieval_pools
+
+    pools = retrieval_pools(23, 5, seed=1)
+    assert sorted(np.concatenate(pools).tolist()) == list(range(23))
+    assert [len(p) for p in pools] == [5, 5, 5, 8]  # the short tail joins the last pool
+    assert len(retrieval_pools(23, None)) == 1 and len(retrieval_pools(23, 50)) == 1
+    eye = np.eye(20, dtype=np.float32)
+    aligned = pairs(eye, eye, [str(i) for i in range(20)])
+    table = recall_at_k(aligned, ks=(1, 5), direction="text->image", pool_size=10)
+    assert table["recall"].tolist() == [1.0, 1.0]
+    assert table["chance"].tolist() == pytest.approx([0.1, 0.5])
+    assert table["candidates"].tolist() == [10, 10]
+    # the query's own X-ray scores lowest; a twin with the same text is no competitor
+    img = np.array([[0, 1], [1, 0], [1, 0]], np.float32)
+    txt = np.array([[1, 0], [1, 0], [1, 0]], np.float32)
+    twins = pairs(img, txt, ["q", "q", "other"])
+    ranks = recall_at_k(twins, ks=(1,), direction="text->image")
+    assert ranks["recall"].item() == pytest.approx(2 / 3)  # rows 1 and 2 find their X-ray first
+    with pytest.raises(ValueError, match="direction"):
+        recall_at_k(aligned, direction="sideways")
+    with pytest.raises(ValueError, match="pool_size"):
+        recall_at_k(aligned, pool_size=5)
+
+
+def test_retrieval_rows_fit_the_results_table():
+    from medmod_lib.prompts.retrieval import retrieval_results
+    from medmod_lib.runner.results import ALL_COLUMNS
+
+    eye = np.eye(20, dtype=np.float32)
+    table = recall_at_k(pairs(eye, eye, [str(i) for i in range(20)]), ks=(1, 5),
+                        direction="text->image", pool_size=10)  # fmt: skip
+    rows = retrieval_results(table, task="in-hospital-mortality", seed=3)
+    assert list(rows.columns) == list(ALL_COLUMNS)
+    got = rows.set_index("metric")
+    assert got.loc["recall@5", "value"] == 1.0 and got.loc["chance@5", "value"] == pytest.approx(
+        0.5
+    )
+    assert got.loc["recall@1", "ci_low"] > 0.8 and np.isnan(got.loc["chance@1", "ci_low"])
+    assert set(rows["protocol"]) == {"retrieval@10"} and set(rows["seed"]) == {3}
