@@ -46,7 +46,7 @@ def stay_image_samples(
 
     Returns:
         Samples in the linked-cohort layout (``stay_id``, ``subject_id``, ``split``,
-        ``period_length`` = hours from intime to the image, ``dicom_id``, ``study_id``,
+        ``intime``, ``outtime``, ``period_length`` = hours from intime to the image, ``dicom_id``, ``study_id``,
         ``study_datetime``, ``hours_from_intime``, ``paired`` = True, ``y_true``),
         sorted by stay and study time.
 
@@ -62,7 +62,8 @@ def stay_image_samples(
     chosen = stays[stays["split"] == split].reset_index(drop=True)
     rule = LinkingRule.for_task(Task.RADIOLOGY, views=tuple(views), choice="all")
     links = rule.link(chosen, images)
-    out = chosen.loc[links["sample"].to_numpy(), ["stay_id", "subject_id", "split"]]
+    keep = ["stay_id", "subject_id", "split", "intime", "outtime"]
+    out = chosen.loc[links["sample"].to_numpy(), keep]
     out = out.reset_index(drop=True)
     for col in ("dicom_id", "study_id", "study_datetime", "hours_from_intime"):
         out[col] = links[col].to_numpy()

@@ -105,7 +105,7 @@ def age_group(age: float) -> str:
     return "elderly"
 
 
-def _describe(channel: str, lo: float, hi: float, last: float) -> str | None:
+def _describe(channel: str, lo: float, hi: float) -> str | None:
     """Clinical wording for the extremes seen in the window (None if unremarkable)."""
     words = []
     if channel == "Heart Rate":
@@ -140,20 +140,31 @@ def window_events(timeseries: pd.DataFrame, window_end_hours: float) -> pd.DataF
     return timeseries[(hours > -1e-6) & (hours <= window_end_hours + 1e-6)]
 
 
+# The number a prompt states is the window's median, the value a clinician would call
+# "typical" for the stay so far; a single (last) measurement is one noisy reading, and
+# the extremes are already in the flag words.
 _CHANNEL_TEMPLATES = (
-    "{flag}; last {word} {value} {unit}.",
-    "{flag}, with {article} {word} of {value} {unit} at the last measurement.",
-    "The most recent {word} was {value} {unit} ({flag}).",
+    "{flag}; median {word} {value} {unit}.",
+    "{flag}, with a typical {word} of {value} {unit}.",
+    "The {word} was around {value} {unit} ({flag}).",
 )
 _PLAIN_TEMPLATES = (
-    "last {word} {value} {unit}.",
-    "{word} of {value} {unit} at the last measurement.",
-    "the most recent {word} was {value} {unit}.",
+    "median {word} {value} {unit}.",
+    "typical {word} of {value} {unit}.",
+    "the {word} was around {value} {unit}.",
 )
+
+#: GCS verbal response charted for an intubated patient (MIMIC-IV ``chartevents`` text).
+INTUBATED_VERBAL = "No Response-ETT"
 
 
 def summarize(timeseries: pd.DataFrame, window_end_hours: float) -> list[Finding]:
-    """Findings about vitals, labs and GCS inside the window, in a fixed order."""
+    """Findings about vitals, labs, GCS and the airway inside the window, in a fixed order.
+
+    Each channel states its median over the window (with flag words from its
+    extremes); an intubated patient (verbal GCS charted as ``No Response-ETT``)
+    gets an airway statement, as a clinician's summary would open with it.
+    """
     events = window_events(timeseries, window_end_hours)
     findings: list[Finding] = []
     for channel, word in {**VITALS, **LABS}.items():
@@ -162,9 +173,9 @@ def summarize(timeseries: pd.DataFrame, window_end_hours: float) -> list[Finding
         values = pd.to_numeric(events[channel], errors="coerce").dropna()
         if values.empty:
             continue
-        lo, hi, last = float(values.min()), float(values.max()), float(values.iloc[-1])
-        flag = _describe(channel, lo, hi, last)
-        fields_ = {"word": word, "value": last, "unit": UNITS[channel]}
+        lo, hi, typical = float(values.min()), float(values.max()), float(values.median())
+        flag = _describe(channel, lo, hi)
+        fields_ = {"word": word, "value": typical, "unit": UNITS[channel]}
         if flag:
             findings.append(Finding(channel, _CHANNEL_TEMPLATES, {**fields_, "flag": flag}))
         else:
@@ -191,6 +202,18 @@ def summarize(timeseries: pd.DataFrame, window_end_hours: float) -> list[Finding
                     {"state": state, "worst": worst},
                 )
             )
+    verbal = "Glascow coma scale verbal response"
+    if verbal in events and (events[verbal].astype(str) == INTUBATED_VERBAL).any():
+        findings.append(
+            Finding(
+                "airway",
+                (
+                    "intubated and mechanically ventilated.",
+                    "on a ventilator through an endotracheal tube.",
+                    "intubated (verbal response not assessable).",
+                ),
+            )
+        )
     return findings
 
 

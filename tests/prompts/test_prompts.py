@@ -74,7 +74,18 @@ def test_clinical_wording():
     assert text.startswith("Older man, 71 years old. Admitted as urgent case.")
     for word in ("Tachycardic", "Febrile", "Hypoxic"):
         assert word in text
-    assert "last heart rate 110 bpm" in text
+    assert "median heart rate 115 bpm" in text  # the window's median, not one reading
+
+
+def test_intubation_is_stated_from_the_verbal_gcs():
+    ts = pd.DataFrame(
+        {
+            "Hours": [1.0, 30.0],
+            "Glascow coma scale verbal response": ["Oriented", "No Response-ETT"],
+        }
+    )
+    assert "intubated" in build_prompt(STAY, ts, 48).lower()
+    assert "intubated" not in build_prompt(STAY, ts, 12).lower()  # charted after the window
 
 
 def test_augmentations_are_seeded_and_vary():
