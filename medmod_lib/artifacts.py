@@ -35,7 +35,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +59,15 @@ def sha256_file(path: str | Path, block: int = 1 << 22) -> str:
     with open(path, "rb") as fh:
         while chunk := fh.read(block):
             h.update(chunk)
+    return h.hexdigest()
+
+
+def text_digest(texts: Iterable[str]) -> str:
+    """SHA-256 of a sequence of texts (order matters), for settings made of text."""
+    h = hashlib.sha256()
+    for text in texts:
+        h.update(text.encode("utf-8"))
+        h.update(b"\0")
     return h.hexdigest()
 
 

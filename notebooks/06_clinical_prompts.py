@@ -1,34 +1,40 @@
 # %% [markdown]
 # # 06 Clinical prompts: X-rays paired with the stay's EHR written as text
-# MEDIMP (Milecki et al., 2023) turned structured clinical data into text prompts
-# and learned image-text representations contrastively. This notebook does that on
-# MIMIC: it writes prompts from each linked stay's demographics, vitals and labs
-# (only what is known at the prediction time), pretrains an X-ray encoder against
-# them with the CLIP loss (`prompt-clip`), checks it by X-ray -> prompt retrieval,
-# and compares it by linear evaluation with EHR-time-series ALIGN (notebook 02's
-# checkpoint, or trained here) and X-ray-only SimCLR on in-hospital mortality and
-# radiology. It reads the data root and `output_dir` and writes checkpoints under
-# `output_dir/pretrain/` and a tidy results table.
+# MEDIMP (Milecki et al., "MEDIMP: 3D Medical Images with clinical Prompts from limited
+# tabular data for renal transplantation", ISBI 2023, arXiv 2303.12445) turned structured
+# clinical data into text prompts, pretrained an image encoder contrastively against
+# them, and found the image features more useful than other representations when few
+# labels are available. This notebook does that on MIMIC: it writes a prompt for every
+# AP film taken during a training stay from what the EHR knew *at the film's time*
+# (demographics, vitals and labs, GCS, the airway), pretrains the X-ray encoder
+# against the prompts with the CLIP loss (`prompt-clip`), checks it by prompt -> X-ray
+# retrieval against chance, and compares linear probes on its features with a random
+# encoder, X-ray-only SimCLR and notebook 02's cross-modal encoders at 10 %, 25 % and
+# 100 % of the training labels, on in-hospital mortality and radiology. An ablation
+# trains the same model without the prompt augmentations. It writes checkpoints
+# under `output_dir/pretrain/`, a tidy results table and the run's claims.
 
 # %% [markdown]
 # **Learning objectives.** After this notebook you can:
 # - turn a stay's structured EHR into clinical text prompts that use only what is
-#   known at the prediction time, and augment them without a language model;
-# - pretrain an X-ray encoder against text with the CLIP loss, and sanity-check it by
-#   X-ray -> prompt retrieval against its chance level;
-# - compare image encoders (prompt-clip, EHR-time-series ALIGN, X-ray-only SimCLR, an
-#   untrained ResNet) with one linear-evaluation protocol and paired bootstrap
-#   differences;
-# - recognise a null result (too few optimisation steps, too few test samples) and
-#   say what would be needed to resolve it.
+#   known at the film's time, and augment them without a language model;
+# - pretrain an X-ray encoder against text with the CLIP loss, read its loss against
+#   the chance level log(B) and its learnable temperature, and check it by
+#   prompt -> X-ray retrieval with an interval next to chance;
+# - compare image encoders (prompt-clip, its no-augmentation ablation, notebook 02's
+#   ALIGN / VICReg, X-ray-only SimCLR, an untrained ResNet) with linear probes at
+#   several label budgets, using paired bootstrap differences;
+# - say what a result does and does not show, including when a comparison is not
+#   resolved.
 #
-# **Prerequisites.** `02_pretraining` (contrastive and CLIP losses, ALIGN) and
-# `03_linear_eval` (linear probes, paired bootstrap of a difference); sentence
-# embeddings at the level of "a frozen model maps text to a vector".
+# **Prerequisites.** `02_pretraining` (contrastive and CLIP losses, ALIGN, VICReg; its
+# checkpoints are reused) and `03_linear_eval` (linear probes, paired bootstrap of a
+# difference); sentence embeddings at the level of "a frozen model maps text to a
+# vector".
 #
-# **Time.** About 2 min to run on 2 CPU cores in the default `cpu` profile (three
-# short pretraining runs and the probes; the first run also embeds the prompts);
-# about 20 minutes to read, plus the exercises.
+# **Time.** About 4-5 min to run on 2 CPU cores in the default `cpu` profile (two
+# prompt-clip runs, a SimCLR run, the probes; the first run also embeds the prompts);
+# about 25 minutes to read, plus the exercises.
 
 # %% tags=["parameters"]
 data_root = None  # None: $MEDMOD_DATA_ROOT, else the synthetic data
@@ -36,26 +42,39 @@ output_dir = None  # None: <output root>/runs/interactive (shared by all noteboo
 seed = 0
 device = "auto"  # auto | cpu | cuda | cuda:N | mps; never assume CUDA
 smoke = False  # True: tiny settings, seconds per notebook (tests)
-epochs = 3  # pretraining epochs of each method (MedMod: 300); cpu: ~1 min each
+epochs = 12  # prompt-clip epochs over every training film (MedMod ALIGN: 300)
 batch_size = 32  # pretraining and probe batch (MedMod: 256)
 learning_rate = 1e-3  # AdamW peak rate of the pretraining runs
+temperature = 0.07  # initial CLIP temperature (learnable; CLIP and MedMod start at 0.07)
 image_size = 64  # X-ray side in pixels (benchmark: 224)
-max_samples = None  # cap per split (smoke runs); None: every paired stay
+image_augment = (
+    "benchmark"  # augmentation of the pretraining films: benchmark (mild) | simclr (strong)
+)
+max_samples = None  # cap per split (smoke runs); None: every film
 cxr_arch = "resnet18"  # image encoder of every method (MedMod: resnet34)
-ehr_hidden_dim = 64  # ALIGN's LSTM width, as notebook 02 (MedMod ALIGN: 256)
+ehr_hidden_dim = 64  # ALIGN's LSTM width if it is trained here, as notebook 02
 max_bins = 48  # hours of EHR input per stay, as notebook 02 (mortality: the first 48 h)
 text_encoder = "minilm"  # minilm: frozen all-MiniLM-L6-v2 + trained head; hashing: from scratch
-n_variants = 4  # texts per stay: the canonical prompt + augmentations
+n_variants = 4  # texts per film: the canonical prompt + augmentations
+statement_dropout = (
+    0.0  # share of statements an augmented prompt drops (0.2 drops the airway too often)
+)
+ablation = True  # also train prompt-clip on the canonical prompts only (no augmentation)
+simclr_epochs = (
+    6  # X-ray-only SimCLR: 2 views a film, as many image passes as 12 prompt-clip epochs
+)
 history = False  # also state diagnoses of the subject's earlier admissions
-pretrain_task = "in-hospital-mortality"  # linked cohort whose paired stays every method trains on
+pretrain_task = "in-hospital-mortality"  # cohort whose training stays give the films
 eval_tasks = ["in-hospital-mortality", "radiology"]  # linear-evaluation tasks
+label_fractions = [0.1, 0.25, 1.0]  # shares of the training labels the probes see
+retrieval_pool = 50  # candidates per prompt in the retrieval check (chance: k / pool)
 probe_epochs = 20  # epochs of each linear probe (MedMod: 100)
 bootstrap = 200  # bootstrap resamples of the test intervals (gpu profile: 1000)
 amp = False  # mixed precision (CUDA only)
 num_workers = 0  # data-loader workers
 
 # %%
-from medmod_lib import notebook
+from medmod_lib import notebook, viz
 
 ctx = notebook.setup(
     name="06_clinical_prompts",
@@ -65,15 +84,18 @@ ctx = notebook.setup(
     output_dir=output_dir,
     smoke=smoke,
 )
+viz.use_style()
 
 # %% [markdown]
-# ## 1. Paired stays
-# Every method learns from the same pairs: the paired stays of one task's linked
-# cohort (training split, augmented images); the validation pairs pick each
-# method's epoch by a linear probe, as in notebook 02.
+# ## 1. Every film of a training stay, with the EHR up to it
+# Pretraining needs no labels, so it can use every AP film taken during any stay of
+# the training split (not just the one film per stay a task keeps): each is paired
+# with its stay's EHR *up to the film's study time*, never later. Validation and
+# test patients are never seen, so the probes' held-out stays stay unseen.
 
 # %%
 from medmod_lib import workflow
+from medmod_lib.linking.rules import LinkingRule
 from medmod_lib.pretrain.linked import PairData, linked_pairs
 
 workflow.ensure_data(ctx.data_root)
@@ -86,40 +108,59 @@ pair_settings = PairData(
     max_bins=max_bins,
     max_samples=max_samples,
     sample_seed=ctx.seed,
+    train_pairs="stay_images",
+    train_preset=image_augment,
 )
 pairs = linked_pairs(linked, ehr, cache, pair_settings)
-rule = linked.cohort(pretrain_task, "paired").rule
+# A film's prompt window closes at the film: the stay's window (to outtime) cut at each
+# sample's EHR window, which for these pairs is the film's time.
+prompt_rule = LinkingRule.for_task("radiology", choice="all")
 print(pairs)
-print("prompt window:", rule.describe())
+print(
+    f"{pairs.counts['pretrain'].paired} training films from {pairs.counts['train'].paired} "
+    f"training stays with a film in the first 48 h"
+)
 
 # %% [markdown]
 # ## 2. Prompts and their augmentations
-# A prompt states age group, sex, admission type and the vitals and labs charted
-# inside the task's window, in clinical words; it never reads an event after the
-# window end (tests check this for every task). Training draws one of several
-# seeded variants per step (paraphrases, shuffled sentences, dropped attributes,
-# rounded numbers and °F), MEDIMP's textual augmentation without a language model.
-# On real MIMIC data a prompt is patient-level text under the PhysioNet data use
-# agreement: never paste it into an online service (chatbots, translation, hosted
-# language models); the kit's text encoders run offline.
+# A prompt states age group, sex, admission type, the median of each vital and lab
+# charted inside the window with clinical flag words for its extremes ("tachycardic",
+# "hypoxic"), the worst GCS, and whether the patient was intubated (the verbal GCS is
+# charted "No Response-ETT"). It never reads an event after the window end (tests
+# check this for every task). Training draws one of several seeded variants per step
+# (paraphrases, shuffled sentences, rounded numbers and °F), MEDIMP's textual
+# augmentation without a language model. Dropping statements is off by default
+# (`statement_dropout`): a variant without the airway statement no longer says what
+# the film shows most plainly, and on this budget it slowed learning. On real MIMIC data a
+# prompt is patient-level text under the PhysioNet data use agreement: never paste it
+# into an online service (chatbots, translation, hosted language models); the kit's
+# text encoders run offline.
 
 # %% tags=["patient-level"]
-from medmod_lib.prompts import prompt_datasets
+from medmod_lib.prompts import PromptAugmenter, prompt_datasets
 
-prompts = prompt_datasets(
-    pairs,
-    ehr,
-    rule=rule,
-    cache_dir=ctx.output_dir / "prompt_cache" if text_encoder == "minilm" else None,
-    n_variants=n_variants,
-    seed=ctx.seed,
-    history_root=ctx.data_root if history else None,
-    device=ctx.device,
-    progress=not ctx.smoke,
-)
+prompt_cache = ctx.output_dir / "prompt_cache" if text_encoder == "minilm" else None
+
+
+def make_prompts(variants: int):
+    return prompt_datasets(
+        pairs,
+        ehr,
+        rule=prompt_rule,
+        cache_dir=prompt_cache,
+        n_variants=variants,
+        augmenter=PromptAugmenter(dropout=statement_dropout),
+        seed=ctx.seed,
+        history_root=ctx.data_root if history else None,
+        device=ctx.device,
+        progress=not ctx.smoke,
+    )
+
+
+prompts = make_prompts(n_variants)
 example = prompts.train.table
 print(
-    f"stay {example.samples['stay_id'].iloc[0]}, window {example.samples['window_hours'].iloc[0]:.0f} h"
+    f"stay {example.samples['stay_id'].iloc[0]}, film at {example.samples['window_hours'].iloc[0]:.0f} h"
 )
 for k, text in enumerate(example.variants[0]):
     print(f"[{'canonical' if k == 0 else f'variant {k}'}] {text}")
@@ -130,7 +171,7 @@ for split in ("train", "val", "test"):
     table = getattr(prompts, split).table
     print(
         f"{split:5s}: {len(table):4d} pairs, {table.samples['prompt'].nunique():4d} distinct "
-        f"prompts, {table.n_variants} texts each, window {table.samples['window_hours'].max():.0f} h"
+        f"prompts, {table.n_variants} texts each"
     )
 
 # %%
@@ -139,9 +180,18 @@ if prompts.cache is not None:
 
 # %% [markdown]
 # ## 3. Image-text pretraining (`prompt-clip`)
-# The X-ray encoder and a projection head on the frozen sentence embeddings are
-# aligned with the library's CLIP loss (learnable temperature) through the one
-# training loop; a rerun with the same settings reuses the checkpoint.
+# The method, in four lines: a batch of B films and their prompts; the X-ray encoder
+# and a projection head map each film to a unit vector, a small head on the frozen
+# sentence embedding maps each prompt to one; the B x B cosine similarities divided by
+# the temperature are the logits; the loss is the cross-entropy of picking each film's
+# own prompt among the B, and each prompt's own film, averaged (the CLIP loss; written
+# out on toy tensors in notebook 02). An encoder that learned nothing scores log(B);
+# the temperature is learned with everything else.
+#
+# Two choices make this run learn on a laptop budget: every training film is a pair
+# (section 1), and the films get the mild `benchmark` augmentation. The strong
+# `simclr` crops of notebook 02 can cut the ET tube out of a 64 px film, and the tube
+# is the clearest thing a prompt and its film share (exercise 3 lets you try).
 
 # %%
 from medmod_lib.prompts import PromptCLIPConfig
@@ -153,54 +203,66 @@ clip_config = PromptCLIPConfig(
     epochs=epochs,
     batch_size=batch_size,
     lr=learning_rate,
+    temperature=temperature,
     seed=ctx.seed,
     device=ctx.device,
     amp="auto" if amp else "off",
+    monitor=None,  # keep the last epoch: the labels are for the probes, not for pretraining
     progress=not ctx.smoke,
 )
 prompt_model = ensure_prompt_clip(ctx.output_dir, pairs, prompts, clip_config)
 
 # %%
+import numpy as np
 import pandas as pd
 from medmod_lib.pretrain.linked import pretrain_dir
+from medmod_lib.prompts.plots import plot_training_curves
 
 log = pd.read_csv(pretrain_dir(ctx.output_dir, "prompt-clip", ctx.seed) / "log.csv")
-train = log[log["split"] == "train"].set_index("epoch")[["loss", "temperature"]]
-val = log[log["split"] == "val"].set_index("epoch")
-val = val[[c for c in ("val_loss", "val_auroc") if c in val and val[c].notna().any()]]
-print(train.join(val).round(3).to_string())
+fig = plot_training_curves(log, batch_size=batch_size)
+per_epoch = log[log["split"] == "train"].set_index("epoch")[["loss", "temperature"]]
+val = log[log["split"] == "val"].set_index("epoch")[["val_loss"]]
+print(per_epoch.join(val).round(3).to_string())
+chance_loss = float(np.log(batch_size))
+last, first = per_epoch["loss"].iloc[-1], per_epoch["loss"].iloc[0]
+print(
+    f"training loss {first:.3f} -> {last:.3f} (chance log({batch_size}) = {chance_loss:.3f}); "
+    f"temperature {temperature:.3f} -> {per_epoch['temperature'].iloc[-1]:.3f}"
+)
 
 # %% [markdown]
-# ## 4. Sanity check: retrieve each test X-ray's prompt
-# If pretraining paired the modalities at all, an X-ray should rank its own
-# stay's prompt above most others; recall@k far above chance (k / number of
-# distinct prompts) says the encoder learned something the prompts describe.
+# ## 4. Sanity check: find each prompt's film
+# If pretraining paired the modalities at all, a test prompt should rank its own film
+# above most others. Each test prompt ranks the films of a random pool of
+# `retrieval_pool` test stays (its own among them), so chance is k / pool whatever the
+# size of the test set; the interval is a 95 % Wilson interval over prompts.
 
 # %%
-from medmod_lib.prompts import embed_pairs, nearest_prompts, recall_at_k
+from medmod_lib.prompts import embed_pairs, recall_at_k
 from medmod_lib.prompts.plots import plot_retrieval
+from medmod_lib.prompts.retrieval import retrieval_results
 
 test_pairs = embed_pairs(prompt_model, prompts.loader("test", batch_size=batch_size))
-ks = [k for k in (1, 5, 10) if k <= len(set(test_pairs.prompts))]
-retrieval = recall_at_k(test_pairs, ks=ks)
-print(retrieval.round(3).to_string(index=False))
-plot_retrieval(retrieval)
-
-# %% tags=["patient-level"]
-print("X-ray of stay", int(test_pairs.stay_id[0]), "- nearest prompts:")
-for _, row in nearest_prompts(test_pairs, 0, k=3).iterrows():
-    print(
-        f"  {row['rank']}. {row['score']:+.3f} {'(own) ' if row['own'] else ''}{row['prompt'][:110]}"
-    )
+pool = min(retrieval_pool, len(test_pairs))
+ks = [k for k in (1, 5, 10) if k < pool]
+retrieval = recall_at_k(test_pairs, ks=ks, direction="text->image", pool_size=pool, seed=ctx.seed)
+print(retrieval.round(4).to_string(index=False))
+fig = plot_retrieval(retrieval)
+retrieval_rows = retrieval_results(retrieval, task=pretrain_task, seed=ctx.seed)
 
 # %% [markdown]
-# ## 5. The comparison: EHR-time-series ALIGN and X-ray-only SimCLR
-# ALIGN pairs the same X-rays with the stay's hourly time series instead of text
-# (notebook 02's checkpoint is reused when this run has one); SimCLR pairs two
-# augmented views of the X-ray alone, so it shows what the clinical pairing adds;
-# an untrained ResNet (`random-init`) is the floor every method must beat.
+# ## 5. The comparison: a random encoder, X-ray-only SimCLR, notebook 02's ALIGN and VICReg
+# The untrained ResNet (`random-init`) is the floor: a linear probe on random
+# convolutional features already finds a lot on a film. X-ray-only SimCLR pairs two
+# augmented views of the same film, so it shows what the *clinical* pairing adds
+# (trained here with as many image passes as prompt-clip). ALIGN and VICReg pair the
+# films with the stay's hourly time series instead of text (notebook 02's
+# checkpoints; ALIGN is trained here if 02 has not run). `prompt-clip-noaug` is the
+# ablation: the same model trained on the canonical prompt only.
 
 # %%
+from dataclasses import replace
+
 from medmod_lib.devices import seed_everything
 from medmod_lib.encoders import ResNetEncoder
 from medmod_lib.pretrain import PretrainConfig
@@ -213,7 +275,6 @@ from medmod_lib.pretrain.linked import (
 from medmod_lib.prompts.compare import ensure_simclr_xray
 
 common = dict(
-    epochs=epochs,
     batch_size=batch_size,
     lr=learning_rate,
     cxr_arch=cxr_arch,
@@ -222,40 +283,69 @@ common = dict(
     amp="auto" if amp else "off",
     progress=not ctx.smoke,
 )
-align_dir = pretrain_dir(ctx.output_dir, "align", ctx.seed)
-if (align_dir / SETTINGS_FILE).is_file() and read_settings(align_dir).get("finished"):
-    print("align: reusing", align_dir)
-    align_path = align_dir / "best.pt"
-else:
+encoders = {"prompt-clip": prompt_model.cxr_encoder}
+if ablation:
+    plain_prompts = make_prompts(1)  # the canonical prompts only, already embedded
+    encoders["prompt-clip-noaug"] = ensure_prompt_clip(
+        ctx.output_dir, pairs, plain_prompts, clip_config, name="prompt-clip-noaug"
+    ).cxr_encoder
+
+
+def from_notebook_02(method: str):
+    folder = pretrain_dir(ctx.output_dir, method, ctx.seed)
+    if (folder / SETTINGS_FILE).is_file() and read_settings(folder).get("finished"):
+        print(f"{method}: reusing notebook 02's checkpoint {folder}")
+        return load_pretrained(folder / "best.pt").cxr_encoder
+    return None
+
+
+encoders["align"] = from_notebook_02("align")
+if encoders["align"] is None:
+    print("align: no checkpoint of notebook 02 for this seed; training it here")
     align_path = ensure_pretrained(
         ctx.output_dir,
         "align",
-        PretrainConfig(method="align", ehr_hidden_dim=ehr_hidden_dim, **common),
+        PretrainConfig(method="align", epochs=epochs, ehr_hidden_dim=ehr_hidden_dim, **common),
         data_root=ctx.data_root,
         seed=ctx.seed,
         pairs=pair_settings,
     )
-align_model = load_pretrained(align_path)
-simclr_model = ensure_simclr_xray(ctx.output_dir, pairs, PretrainConfig(method="simclr", **common))
+    encoders["align"] = load_pretrained(align_path).cxr_encoder
+vicreg = from_notebook_02("vicreg")
+if vicreg is not None:
+    encoders["vicreg"] = vicreg
+else:
+    print("vicreg: no checkpoint of notebook 02 for this seed; left out (run 02 first)")
+simclr_pairs = linked_pairs(linked, ehr, cache, replace(pair_settings, train_preset="simclr"))
+encoders["simclr-xray"] = ensure_simclr_xray(
+    ctx.output_dir,
+    simclr_pairs,
+    PretrainConfig(method="simclr", epochs=simclr_epochs, monitor=None, **common),
+).cxr_encoder
 seed_everything(ctx.seed)  # the reference: the same ResNet, never trained
-encoders = {
-    "prompt-clip": prompt_model.cxr_encoder,
-    "align": align_model.cxr_encoder,
-    "simclr-xray": simclr_model.cxr_encoder,
-    "random-init": ResNetEncoder(cxr_arch, in_channels=1, weights=None),
-}
+encoders["random-init"] = ResNetEncoder(cxr_arch, in_channels=1, weights=None)
 for name, enc in encoders.items():
-    print(f"{name:12s} {type(enc).__name__} ({sum(p.numel() for p in enc.parameters()):,} weights)")
+    print(f"{name:17s} {type(enc).__name__} ({sum(p.numel() for p in enc.parameters()):,} weights)")
 
 # %% [markdown]
-# ## 6. Linear evaluation on in-hospital mortality and radiology
-# The protocol of notebook 03: each frozen X-ray encoder gets one linear layer,
-# trained on the task's training split and selected on validation; test metrics
-# carry bootstrap 95% intervals. Mortality is scored on its paired stays,
-# radiology on every labelled X-ray (14 CheXpert findings, macro AUROC).
+# ## 6. Linear probes at 10 %, 25 % and 100 % of the training labels
+# The protocol of notebook 03, once per label budget: each frozen X-ray encoder runs
+# once over the task's splits; a linear layer is fitted on a seeded random share of
+# the training rows (the smaller share is part of the larger), selected on the whole
+# validation split and scored on the whole test split with bootstrap 95 % intervals.
+# Both tasks are scored on the ICU films linked to a stay (in-hospital mortality: the
+# latest AP film of the first 48 h; radiology: the latest AP film of the stay, 14
+# CheXpert findings, macro AUROC), the films pretraining is about.
 
 # %%
-from medmod_lib.evaluation.protocols import MONITOR, ProtocolConfig, compare_results, linear_eval
+from medmod_lib.evaluation.protocols import (
+    MONITOR,
+    ProtocolConfig,
+    compare_results,
+    label_protocol,
+    linear_eval_fractions,
+)
+from medmod_lib.prompts.plots import plot_label_efficiency
 from medmod_lib.reference import Task
 
 protocol = ProtocolConfig(
@@ -268,68 +358,74 @@ protocol = ProtocolConfig(
     n_boot=bootstrap,
     progress=False,
 )
+fractions = sorted({float(f) for f in label_fractions} | {1.0})
 evaluated = {}
 for task in eval_tasks:
-    mode = "radiology" if Task.parse(task) == Task.RADIOLOGY else "paired"
     data = workflow.task_datasets(
         linked,
-        ehr if mode != "radiology" else None,
+        ehr,
         cache,
         task=task,
-        mode=mode,
+        mode="paired",
         image_size=image_size,
         max_samples=max_samples,
         seed=ctx.seed,
     )
     for method, encoder in encoders.items():
-        evaluated[task, method] = linear_eval(
+        runs = linear_eval_fractions(
             data,
             ehr_encoder=None,
             cxr_encoder=encoder,
             modality="cxr",
             method=method,
+            fractions=tuple(fractions),
             config=protocol,
         )
+        for fraction, result in runs.items():
+            evaluated[task, method, fraction] = result
 results = pd.concat([r.rows for r in evaluated.values()], ignore_index=True)
+ctx.save_results(pd.concat([results, retrieval_rows], ignore_index=True), tag="")
 metrics = {t: MONITOR[Task.parse(t)] for t in eval_tasks}
-headline = results[results["task"].map(metrics) == results["metric"]]
+headline = results[results["task"].map(metrics) == results["metric"]].copy()
+share = {label_protocol(f): f for f in fractions}
+headline["label_fraction"] = headline["protocol"].map(share)
 print(
-    headline[["task", "method", "metric", "value", "ci_low", "ci_high", "n"]]
+    headline.pivot_table(index=["task", "method"], columns="label_fraction", values="value")
     .round(3)
-    .to_string(index=False)
+    .to_string()
 )
-ctx.save_results(results, tag="")
-
-# %%
-from medmod_lib.prompts.plots import plot_method_comparison
-
-plot_method_comparison(results, metrics, order=list(encoders))
+fig = plot_label_efficiency(headline, metrics, order=list(encoders))
 
 # %% [markdown]
-# Separate intervals hide that all methods are scored on the same test X-rays; a
-# paired bootstrap of the difference (`prompt-clip` minus each other method, same
-# resamples for both) is the fairer test.
+# Separate intervals hide that every encoder is scored on the same test films; the
+# paired bootstrap of the difference (`prompt-clip` minus each other encoder, same
+# resamples for both) is the fairer test. The two claims of this notebook, checked on
+# every run, are MEDIMP's: with limited labels (the smallest share, 10 % by default)
+# the probe on prompt-pretrained features beats the same probe on the random encoder.
 
 # %%
+from medmod_lib.evaluation import claims
+
 diffs = pd.DataFrame(
     [
         {
             "task": task,
+            "labels": f"{fraction:.0%}",
             "vs": other,
-            "metric": d.metric,
             "diff": d.diff,
             "ci_low": d.ci_low,
             "ci_high": d.ci_high,
-            "p": d.p_value,
+            "verdict": claims.verdict(d.ci_low, d.ci_high),
             "n": d.n,
         }
         for task in eval_tasks
+        for fraction in fractions
         for other in encoders
         if other != "prompt-clip"
         for d in [
             compare_results(
-                evaluated[task, "prompt-clip"],
-                evaluated[task, other],
+                evaluated[task, "prompt-clip", fraction],
+                evaluated[task, other, fraction],
                 n_boot=bootstrap,
                 seed=ctx.seed,
             )
@@ -337,143 +433,153 @@ diffs = pd.DataFrame(
     ]
 )
 print(diffs.round(3).to_string(index=False))
+limited = fractions[0]  # MEDIMP's claim is about limited labels: the smallest share
+claim_rows = [
+    claims.check_claim(
+        claim,
+        evaluated[claim.task, "prompt-clip", limited],
+        evaluated[claim.task, "random-init", limited],
+        test_set="paired",
+        seed=ctx.seed,
+        a_name=f"prompt-clip, {limited:.0%} of labels",
+        b_name=f"random-init, {limited:.0%} of labels",
+        n_boot=bootstrap,
+    )
+    for claim in claims.PROMPT_CLAIMS
+    if claim.task in eval_tasks
+]
+claim_table = claims.claims_frame(claim_rows)
+ctx.save_claims(claim_table)
+claims.print_verdicts(claim_table)
 
 # %% [markdown]
 # ## Takeaways
-# The summary below is computed from this run's numbers.
-# - Retrieval above chance means the X-ray encoder learned features that the
-#   prompts' clinical statements describe; at chance, the pairing taught nothing.
-# - A paired difference whose interval contains 0 means this test set cannot tell
-#   the two methods apart: use more patients (real MIMIC) or more seeds first.
-# - Try `text_encoder="hashing"` (no pretrained language model), `history=True`,
-#   or the `gpu` profile's benchmark settings.
+# Computed from this run's numbers:
 
 # %%
-r1 = retrieval.iloc[0]
+steps = int(log.loc[log["split"] == "train_step", "step"].max())
 print(
-    f"Retrieval: recall@{int(r1['k'])} = {r1['recall']:.2f} vs chance {r1['chance']:.2f} "
-    f"({int(r1['n'])} test X-rays)."
+    f"- Pretraining: {steps} optimizer steps; training loss {first:.3f} -> {last:.3f} "
+    + ("(below" if last < chance_loss else "(not below")
+    + f" chance {chance_loss:.3f}); temperature {temperature:.3f} -> "
+    f"{per_epoch['temperature'].iloc[-1]:.3f}."
 )
-for task in eval_tasks:
-    row = headline[(headline["task"] == task) & (headline["method"] == "prompt-clip")].iloc[0]
-    y = evaluated[task, "prompt-clip"].predictions.y_true
-    rare = int(min(y.sum(axis=0).min(), (1 - y).sum(axis=0).min()))  # rarest class of any label
-    print(
-        f"{task}: prompt-clip {row['metric']} {row['value']:.3f} "
-        f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] on {int(row['n'])} test samples"
-        + (f"; only {rare} in the rarest class: too few to rank methods." if rare < 10 else ".")
+r5 = retrieval[retrieval["k"] == 5].iloc[0] if (retrieval["k"] == 5).any() else retrieval.iloc[0]
+print(
+    f"- Retrieval: recall@{int(r5['k'])} {r5['recall']:.3f} [{r5['ci_low']:.3f}, "
+    f"{r5['ci_high']:.3f}] vs chance {r5['chance']:.3f}: "
+    + (
+        "the prompts pick out their films above chance, so the encoder learned something "
+        "the prompts state."
+        if r5["above_chance"]
+        else "not distinguishable from chance: this run's encoder does not match prompts to films."
     )
-    for _, d in diffs[diffs["task"] == task].iterrows():
-        verdict = (
-            "better" if d["ci_low"] > 0 else "worse" if d["ci_high"] < 0 else "not distinguishable"
-        )
-        print(
-            f"  vs {d['vs']}: {d['diff']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] -> {verdict}"
-        )
+)
+for _, d in diffs[diffs["vs"].isin(["random-init", "prompt-clip-noaug", "simclr-xray"])].iterrows():
+    words = {
+        "held": "better",
+        "reversed": "worse",
+        "not resolved": "not distinguishable on this test set",
+    }[d["verdict"]]
+    print(
+        f"- {d['task']}, {d['labels']} of the labels: prompt-clip - {d['vs']} = "
+        f"{d['diff']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] -> {words}"
+    )
 
 # %% [markdown]
 # ## Exercises
 # Predict first, then open the answer; the answer cells read this run's objects
-# (`test_pairs`, `retrieval`, `log`, `prompts`, `evaluated`) and train nothing.
+# (`test_pairs`, `retrieval`, `log`, `prompts`, `headline`, `diffs`) and train nothing.
 
 # %% [markdown]
-# ### Exercise 1: What is chance for retrieval?
+# ### Exercise 1: What is chance for retrieval, and why pools?
 # Section 4 puts recall@k next to a chance level. Before looking, work out the chance
-# recall@5 of this test set: how many candidates does each X-ray's own prompt compete
-# with? Why can two stays share one prompt, and how does the kit count that? Compute
-# it from `test_pairs`.
+# recall@5 when each prompt ranks the films of a pool of 50. What would it be if each
+# prompt ranked every test film instead, and why would the same encoder then look
+# much worse? Compute both from `test_pairs`.
 
 # %% [markdown]
 # <details><summary>Answer</summary>
 #
-# Each X-ray is ranked against the M *distinct* canonical prompts of the test split;
-# if the encoder learned nothing its own prompt lands at a uniformly random rank, so
-# recall@k is about k / M. Two stays produce the same text when they state the same
-# facts (age group, sex, admission type and the same last values, e.g. when little
-# was charted in the window); identical prompts count once
-# (`medmod_lib/prompts/retrieval.py`), so a shared prompt neither helps nor hurts.
-# The cell recomputes M, the chance levels, and how many test X-rays share their
-# prompt with another stay.
+# In a pool of M films an encoder that learned nothing puts the own film at a uniformly
+# random rank, so recall@k is k / M: 5 / 50 = 0.10. Against all N test films it is
+# 5 / N, a few thousandths here. What a prompt can say about its film is coarse
+# (intubated or not, roughly how sick the lungs and the patient are), so it narrows
+# the candidates to a group, and a group of N/3 films is far more than 5: the recall
+# over the whole test set barely moves off its tiny chance level, and its interval
+# is hard to separate from it. A fixed pool size makes the check's power independent
+# of the test set's size; the verdict is still "above chance or not", not a score to
+# compare with published recall. The cell recomputes both.
 #
 # </details>
 
 # %% tags=["exercise-answer"]
-canonical = pd.Series(test_pairs.prompts)
-distinct = canonical.nunique()
-print(f"{len(canonical)} test X-rays, {distinct} distinct prompts")
-print(f"{int(canonical.duplicated(keep=False).sum())} X-rays share their prompt with another stay")
-for k in ks:
-    row = retrieval[retrieval["k"] == k].iloc[0]
-    print(
-        f"  recall@{k}: chance min(k, M) / M = {min(k, distinct) / distinct:.3f} "
-        f"(table: {row['chance']:.3f}), this run {row['recall']:.3f}"
-    )
+whole = recall_at_k(test_pairs, ks=[5], direction="text->image")
+row = retrieval[retrieval["k"] == 5].iloc[0] if (retrieval["k"] == 5).any() else retrieval.iloc[0]
+print(
+    f"pools of {row['candidates']:.0f}: recall@{int(row['k'])} {row['recall']:.3f}, "
+    f"chance {row['chance']:.3f}"
+)
+print(
+    f"all {len(test_pairs)} test films: recall@5 {whole['recall'].item():.4f} "
+    f"[{whole['ci_low'].item():.4f}, {whole['ci_high'].item():.4f}], chance {whole['chance'].item():.4f}"
+)
 
 # %% [markdown]
-# ### Exercise 2: How much training did prompt-clip get?
+# ### Exercise 2: How much training did prompt-clip get, and did it learn?
 # Count the optimisation steps of this run's `prompt-clip` pretraining (epochs times
-# batches per epoch) before you look at the log. Is that enough to expect retrieval
-# above chance, and an encoder better than the untrained ResNet?
+# batches per epoch) before you look at the log. Then read the loss curve: where is
+# chance, and did the validation loss follow the training loss down?
 
 # %% [markdown]
 # <details><summary>Answer</summary>
 #
-# Steps = epochs x floor(training pairs / batch size): the training loader drops the
-# last, incomplete batch (a contrastive batch needs its full set of negatives), so a
-# few epochs on a few hundred paired stays give a few dozen steps. Contrastive
-# image-text models are trained for many thousands of steps; after a few dozen the
-# ResNet has barely moved from its random start. The planted link between a prompt
-# and a film is also indirect: the prompts state vitals, labs and GCS, which carry
-# the shared factor and only weakly the lung and cardiac state drawn on the film
-# (`VITALS` and `FINDINGS` in `medmod_lib/synthetic/signal.py`). So after a few
-# dozen steps, retrieval near chance and `prompt-clip` not distinguishable from
-# `random-init` are the expected null result of a short run, not a bug; more epochs
-# (the `gpu` profile) or more patients are the remedy. The cell counts the steps
-# from the training log and puts recall next to chance.
+# Steps = epochs x floor(training films / batch size): the training loader drops the
+# last, incomplete batch (a contrastive batch needs its full set of negatives). With
+# B films a batch, an encoder that learned nothing scores the CLIP loss at log(B)
+# (3.47 for B = 32); the training loss falling below it says the two sides found
+# something they share. The validation loss (the mortality cohort's validation
+# films, never trained on) falling too says it is not memorisation of the training
+# pairs. Compare with the few dozen steps of a one-film-per-stay run: using every
+# film of a stay multiplies the pairs by about four. The cell counts the steps.
 #
 # </details>
 
 # %% tags=["exercise-answer"]
 n_train = len(prompts.train.table)
-steps = int(log.loc[log["split"] == "train", "step"].max())
-per_epoch = n_train // batch_size if n_train > batch_size else 1  # last batch dropped
+per_epoch_steps = n_train // batch_size if n_train > batch_size else 1  # last batch dropped
 print(
-    f"{n_train} training pairs, batch {batch_size}: {per_epoch} step(s) per epoch x {epochs} "
-    f"epoch(s) = {per_epoch * epochs}; the log's last step: {steps}"
+    f"{n_train} training films, batch {batch_size}: {per_epoch_steps} steps per epoch x "
+    f"{epochs} epochs = {per_epoch_steps * epochs}; the log's last step: {steps}"
 )
-r1 = retrieval.iloc[0]
-print(
-    f"recall@{int(r1['k'])} {r1['recall']:.3f} vs chance {r1['chance']:.3f} "
-    f"({r1['recall'] / r1['chance']:.1f} x chance)"
-)
+vals = log[log["split"] == "val"]["val_loss"].dropna()
+if len(vals):
+    print(f"validation loss {vals.iloc[0]:.3f} -> {vals.iloc[-1]:.3f} (chance {chance_loss:.3f})")
 
 # %% [markdown]
-# ### Exercise 3: Does any pretrained encoder beat the untrained one?
-# The last table gives `prompt-clip` minus each other method, with a paired bootstrap
-# interval. Predict, from exercise 2, the verdict against `random-init` on each task;
-# then list every method's difference to `random-init` (computed the same way).
+# ### Exercise 3: Where do labels matter most?
+# MEDIMP's argument is about *limited* labels. Predict: is prompt-clip's lead over the
+# random encoder larger at 10 % or at 100 % of the training labels, and on which
+# task? Then list the difference at each budget. For the strong-augmentation
+# question of section 3, rerun the notebook with `image_augment="simclr"` (a few
+# minutes) and compare the retrieval and the verdicts.
 
 # %% [markdown]
 # <details><summary>Answer</summary>
 #
-# If pretraining took only a few dozen steps, expect the intervals against
-# `random-init` to contain 0 (not distinguishable) or even to favour the untrained
-# ResNet, whose random features a linear probe can use as well as barely trained
-# ones. A difference that is distinguishable on a small test set with a handful of
-# positives would deserve suspicion too. The cell runs the paired bootstrap of each
-# pretrained method against `random-init` from the stored test predictions (no
-# training).
+# With few labels a linear probe has to find the finding in 512 random features from
+# a few dozen films and overfits; features already organised around what the
+# prompts describe (the tube, the lung and shared state) need fewer examples, so the
+# lead of a pretrained encoder usually grows as labels shrink — but so does the
+# noise, because the probe itself varies more. The intervals say which differences
+# this test set resolves. With `image_augment="simclr"` the crops and rotations often
+# remove or distort the ET tube on a 64 px film, and the pairing signal is weaker.
 #
 # </details>
 
 # %% tags=["exercise-answer"]
-for task in eval_tasks:
-    for method in [m for m in encoders if m != "random-init"]:
-        d = compare_results(
-            evaluated[task, method], evaluated[task, "random-init"], n_boot=bootstrap, seed=ctx.seed
-        )
-        verdict = "better" if d.ci_low > 0 else "worse" if d.ci_high < 0 else "not distinguishable"
-        print(
-            f"{task}: {method:12s} - random-init = {d.diff:+.3f} {d.metric} "
-            f"[{d.ci_low:+.3f}, {d.ci_high:+.3f}] -> {verdict}"
-        )
+print(
+    diffs[diffs["vs"] == "random-init"][["task", "labels", "diff", "ci_low", "ci_high", "verdict"]]
+    .round(3)
+    .to_string(index=False)
+)

@@ -138,6 +138,31 @@ DEMO_CLAIMS: tuple[Claim, ...] = (
 )
 
 
+#: The claims of notebook 06 (MEDIMP-style prompt pretraining), checked on every run of it.
+#: MEDIMP's argument is about limited labels, so both compare linear probes fitted on the
+#: smallest share of the training labels the run uses (10 % by default; the ``a`` and ``b``
+#: names of a verdict carry the share).
+PROMPT_CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "radiology.prompt_pretraining_beats_random",
+        "radiology",
+        "06_clinical_prompts",
+        "with limited labels, the probe on prompt-pretrained X-ray features beats the same "
+        "probe on a random encoder",
+        "the prompts state intubation (the ET tube on the film) and, weakly, the lung and "
+        "shared state behind the findings, so aligning films with them shapes the features",
+    ),
+    Claim(
+        "mortality.prompt_pretraining_beats_random",
+        "in-hospital-mortality",
+        "06_clinical_prompts",
+        "with limited labels, the probe on prompt-pretrained X-ray features beats the same "
+        "probe on a random encoder",
+        "the prompts carry the shared and neuro state that drives mortality",
+    ),
+)
+
+
 def find(claims: Iterable[Claim], key: str) -> Claim:
     """The claim named ``key``.
 

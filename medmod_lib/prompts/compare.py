@@ -51,6 +51,7 @@ def ensure_prompt_clip(
     prompts: PromptData,
     config: PromptCLIPConfig,
     *,
+    name: str = METHOD,
     force: bool = False,
 ) -> PromptCLIPModel:
     """The ``prompt-clip`` model of ``config``: reused from its folder, or trained there.
@@ -60,33 +61,42 @@ def ensure_prompt_clip(
         pairs: the paired stays (probe loaders: ``probe_train`` and ``val``).
         prompts: ``prompt_datasets(pairs, ...)`` (training and validation batches).
         config: the run; a stored run with other settings (or data) is replaced.
+            ``monitor="auto"`` picks the epoch by the linear-probe validation AUROC
+            (the validation loss when it is undefined); ``None`` keeps the last epoch.
+        name: the run's folder under ``pretrain/`` (e.g. ``"prompt-clip-noaug"`` for an
+            ablation trained on the canonical prompts only).
         force: retrain even if a finished run with the same settings exists.
 
     Returns:
         The model with its selected epoch's weights, in eval mode, on the CPU.
     """
-    out = pretrain_dir(output_dir, METHOD, config.seed)
-    monitor = _probe_monitor(pairs)
+    out = pretrain_dir(output_dir, name, config.seed)
+    monitor = _probe_monitor(pairs) if config.monitor == "auto" else config.monitor
     config = replace(config, monitor=monitor)
+    texts = prompts.train.table
     wanted = {
         "pretrain": _comparable(config.to_dict()),
         "data": _data(pairs),
-        "n_variants": prompts.train.table.n_variants,
+        "n_variants": texts.n_variants,
+        # the prompts themselves (wording, augmentations): a changed builder retrains
+        "prompts": artifacts.text_digest(texts.texts()),
     }
 
     def build(tmp: Path) -> None:
         bs = config.batch_size
-        probe = make_probe_fn(
-            pairs.loader("probe_train", batch_size=bs),
-            pairs.loader("val", batch_size=bs),
-            features="cxr",
-        )
+        probe = None
+        if monitor == "val_auroc":
+            probe = make_probe_fn(
+                pairs.loader("probe_train", batch_size=bs),
+                pairs.loader("val", batch_size=bs),
+                features="cxr",
+            )
         result = pretrain_prompts(
             config,
             prompts.loader("train", batch_size=bs, seed=config.seed),
             prompts.loader("val", batch_size=bs),
             out_dir=tmp,
-            probe_fn=probe if monitor == "val_auroc" else None,
+            probe_fn=probe,
         )
         if not (tmp / BEST).is_file():  # no epoch improved: keep the last
             torch.save({"model": result.model.state_dict()}, tmp / BEST)

@@ -1,9 +1,10 @@
 """The demo's headline claims, checked where a user reads them: the run's own claims table.
 
-The claim-bearing notebooks (02 pretrains the encoders that 03 probes; 03 and 04
-check the claims) run through the runner at the ``cpu`` profile, seed 0, on a
+The claim-bearing notebooks (02 pretrains the encoders that 03 and 06 probe; 03, 04
+and 06 check the claims) run through the runner at the ``cpu`` profile, seed 0, on a
 freshly generated default synthetic dataset, exactly as ``make demo`` runs them.
-Every claim of :data:`medmod_lib.evaluation.claims.DEMO_CLAIMS` must have a verdict
+Every claim of :data:`medmod_lib.evaluation.claims.DEMO_CLAIMS` and
+:data:`~medmod_lib.evaluation.claims.PROMPT_CLAIMS` must have a verdict
 in ``reports/<run>/claims.csv``, each verdict must be the one its own interval gives,
 and the claims the demo resolves today (:data:`RESOLVED`, listed in the synthetic
 data card) must be "held" (the 95 % interval of the paired-bootstrap difference
@@ -21,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from medmod_lib.evaluation.claims import DEMO_CLAIMS, HELD, verdict
+from medmod_lib.evaluation.claims import DEMO_CLAIMS, HELD, PROMPT_CLAIMS, verdict
 
 #: The claims that hold at the demo's size and settings (seed 0); see the data card.
 RESOLVED = {
@@ -31,6 +32,8 @@ RESOLVED = {
     "mortality.films_help_partial_model",
     "radiology.films_help_fusion_model",
     "mortality.partial_beats_paired_training",
+    "radiology.prompt_pretraining_beats_random",
+    "mortality.prompt_pretraining_beats_random",
 }
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +57,7 @@ def demo_run(tmp_path_factory) -> Path:
     }
     cmd = [
         sys.executable, "-m", "medmod_lib.run", "--profile", "cpu", "--run", "claims",
-        "--reports", str(base / "reports"), "--only", "02", "03", "04",
+        "--reports", str(base / "reports"), "--only", "02", "03", "04", "06",
     ]  # fmt: skip
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=2700)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
@@ -64,7 +67,7 @@ def demo_run(tmp_path_factory) -> Path:
 def test_every_demo_claim_is_checked_and_the_resolved_ones_hold(demo_run):
     claims = pd.read_csv(demo_run / "claims.csv")
     print(claims[["claim", "diff", "ci_low", "ci_high", "verdict"]].to_string(index=False))
-    assert sorted(claims["claim"]) == sorted(c.key for c in DEMO_CLAIMS)
+    assert sorted(claims["claim"]) == sorted(c.key for c in DEMO_CLAIMS + PROMPT_CLAIMS)
     assert RESOLVED <= set(claims["claim"])
     # each verdict is its interval's (held: the whole interval of the difference above 0)
     assert claims["verdict"].tolist() == [
@@ -87,3 +90,11 @@ def test_pretraining_lowers_its_loss_and_aligns_the_modalities(demo_run):
     probe = results[results["protocol"] == "pretrain-probe"].set_index("metric")["value"]
     assert probe["loss_last_epoch"] < probe["loss_first_epoch"]
     assert probe["pair_cosine_gap"] > 0  # a stay's EHR and film end closer than two stays'
+
+
+def test_prompt_pretraining_learns_retrieval_above_chance(demo_run):
+    """Notebook 06's own retrieval rows: recall@5 with its interval above chance."""
+    results = pd.read_csv(demo_run / "results.csv")
+    rows = results[results["protocol"].str.startswith("retrieval")].set_index("metric")
+    recall, chance = rows.loc["recall@5"], rows.loc["chance@5", "value"]
+    assert recall["ci_low"] > chance, (recall.to_dict(), chance)
