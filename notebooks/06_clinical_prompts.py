@@ -116,9 +116,11 @@ pairs = linked_pairs(linked, ehr, cache, pair_settings)
 # sample's EHR window, which for these pairs is the film's time.
 prompt_rule = LinkingRule.for_task("radiology", choice="all")
 print(pairs)
+films = pairs.train.dataset.samples.iloc[list(pairs.train.indices)]
 print(
-    f"{pairs.counts['pretrain'].paired} training films from {pairs.counts['train'].paired} "
-    f"training stays with a film in the first 48 h"
+    f"pretraining: {len(films)} films of {films['stay_id'].nunique()} training stays; "
+    f"the {pretrain_task} cohort keeps one film per stay ({pairs.counts['train'].paired} "
+    "training stays)"
 )
 
 # %% [markdown]
