@@ -439,7 +439,7 @@ for task in binary:
 # computes the table.
 
 # %%
-from medmod_lib.evaluation import claims, collect_predictions
+from medmod_lib.evaluation import claims, collect_predictions, plot_reliability
 from medmod_lib.metrics import operating_points, threshold_at_sensitivity
 
 FUSION = [f"{b}/supervised/ehr+cxr" for b in baselines if b not in ("ehr_only", "cxr_only")]
@@ -477,7 +477,7 @@ if mortality in results:
         points = operating_points(*on_test[n], {"80% sensitivity on val": at_80, "0.5": 0.5})
         parts.append(points.assign(model=n))
     operating = pd.concat(parts, ignore_index=True)
-    ax = viz.plot_calibration(on_test, thresholds=alert_at, n_bins=5, strategy="quantile")
+    ax = plot_reliability(on_test, thresholds=alert_at, n_bins=5, strategy="quantile")
     ax.set_title(f"{mortality.value}: test stays; dotted: 80%-sensitivity threshold")
     plt.show()
     print(calibration.round(3).to_string())

@@ -135,28 +135,56 @@ def plot_pr_curves(
 def plot_reliability(
     models: Mapping[str, tuple[Any, Any]],
     *,
+    thresholds: Mapping[str, float] | None = None,
     n_bins: int = 10,
     strategy: str = "uniform",
     ax: Axes | None = None,
 ) -> Axes:
     """Reliability diagram: observed fraction against mean predicted probability.
 
+    Each model's points carry 95 % Wilson intervals; an optional alert threshold per
+    model is a dotted vertical line in its colour (every stay right of it gets an alert),
+    so one figure shows how honest the probabilities are and where the ward acts on them.
+
     Args:
-        models: name -> (y_true, y_prob) with probabilities.
-        n_bins, strategy: as in :func:`medmod_lib.metrics.reliability_curve`.
+        models: name -> (y_true (n,), y_prob (n,)) with probabilities in [0, 1].
+        thresholds: name -> threshold (NaN or absent: no line).
+        n_bins, strategy: as in :func:`medmod_lib.metrics.reliability_curve`
+            (``"quantile"``: bins of equal size, better for rare events).
         ax: where to draw.
+
+    Raises:
+        ValueError: ``models`` is empty (and as ``reliability_curve`` does for
+            probabilities outside [0, 1]).
     """
+    if not models:
+        raise ValueError("plot_reliability needs at least one model")
     ax = _axes(ax, (4.5, 4.5))
+    thresholds = thresholds or {}
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
     for name, (y_true, y_prob) in models.items():
         c = reliability_curve(y_true, y_prob, n_bins=n_bins, strategy=strategy)
-        err = np.vstack([c["observed"] - c["observed_low"], c["observed_high"] - c["observed"]])
-        ax.errorbar(c["mean_predicted"], c["observed"], yerr=err, marker="o", capsize=2, label=name)
+        # the Wilson bounds of a bin with no (or only) events equal the point up to rounding
+        below = np.clip(c["observed"] - c["observed_low"], 0.0, None)
+        above = np.clip(c["observed_high"] - c["observed"], 0.0, None)
+        line = ax.errorbar(
+            c["mean_predicted"],
+            c["observed"],
+            yerr=np.vstack([below, above]),
+            marker="o",
+            capsize=2,
+            label=name,
+        )
+        t = thresholds.get(name)
+        if t is not None and np.isfinite(t):
+            ax.axvline(t, ls=":", lw=1.2, color=line.lines[0].get_color())
     ax.set(
         xlabel="mean predicted probability",
         ylabel="observed fraction of positives",
         xlim=(0, 1),
         ylim=(0, 1),
     )
+    if thresholds:
+        ax.plot([], [], ls=":", color="black", lw=1.2, label="alert threshold")
     ax.legend(fontsize="small", loc="upper left")
     return ax

@@ -9,7 +9,6 @@
 :func:`stay_explorer`      ipywidgets: choose a stay, see all of the above
 :func:`plot_fusion_designs` the four fusion designs and their missing-image rule
 :func:`fusion_designs`     the same as a table
-:func:`plot_calibration`   reliability diagram with each model's alert threshold
 :func:`task_table`         the five tasks: prediction time, window, labels, users
 :func:`variable_table`     the 17 variables: type, unit, normal value, columns
 :func:`plot_input_status`  one stay's 48 x 76 input: measured, carried, normal
@@ -17,7 +16,6 @@
 =========================  ===================================================
 """
 
-from .calibration import plot_calibration
 from .explorer import stay_explorer
 from .films import film_findings, show_films_with_findings
 from .fusion import fusion_designs, plot_fusion_designs
@@ -45,7 +43,6 @@ __all__ = [
     "input_status",
     "measured_share",
     "pick_stay",
-    "plot_calibration",
     "plot_fusion_designs",
     "plot_hours_from_intime",
     "plot_input_status",

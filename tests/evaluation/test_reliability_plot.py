@@ -1,4 +1,4 @@
-"""The reliability diagram with alert thresholds."""
+"""The reliability diagram: empty bins draw, alert thresholds in the model colour."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from medmod_lib.evaluation import plot_reliability  # noqa: E402
 from medmod_lib.metrics import reliability_curve  # noqa: E402
-from medmod_lib.viz import plot_calibration  # noqa: E402
 
 
 def _rare_events(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -24,7 +24,7 @@ def _rare_events(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_points_are_the_reliability_curve_and_bins_without_events_draw():
     y, p = _rare_events()
-    ax = plot_calibration({"model": (y, p)}, n_bins=5, strategy="quantile")
+    ax = plot_reliability({"model": (y, p)}, n_bins=5, strategy="quantile")
     curve = reliability_curve(y, p, n_bins=5, strategy="quantile")
     assert (curve["observed"] == 0).any()  # the case whose interval rounds below the point
     points = ax.lines[1]  # after the diagonal
@@ -35,7 +35,7 @@ def test_points_are_the_reliability_curve_and_bins_without_events_draw():
 
 def test_thresholds_are_vertical_lines_in_the_model_colour():
     y, p = _rare_events()
-    ax = plot_calibration(
+    ax = plot_reliability(
         {"a": (y, p), "b": (y, p**2)},
         thresholds={"a": 0.3, "b": float("nan")},
         n_bins=4,
@@ -50,4 +50,4 @@ def test_thresholds_are_vertical_lines_in_the_model_colour():
 
 def test_no_model_raises():
     with pytest.raises(ValueError, match="at least one model"):
-        plot_calibration({})
+        plot_reliability({})
