@@ -32,9 +32,9 @@
 # difference); sentence embeddings at the level of "a frozen model maps text to a
 # vector".
 #
-# **Time.** About 4-5 min to run on 2 CPU cores in the default `cpu` profile (two
-# prompt-clip runs, a SimCLR run, the probes; the first run also embeds the prompts);
-# about 25 minutes to read, plus the exercises.
+# **Time.** About 11 min to run on 2 CPU cores in the default `cpu` profile (two
+# prompt-clip runs, a SimCLR run, probes on six encoders at three label budgets; the
+# first run also embeds the prompts); about 25 minutes to read, plus the exercises.
 
 # %% tags=["parameters"]
 data_root = None  # None: $MEDMOD_DATA_ROOT, else the synthetic data
