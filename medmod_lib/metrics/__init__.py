@@ -24,7 +24,7 @@ from .bootstrap import (
     paired_bootstrap,
     resample_counts,
 )
-from .calibration import brier_score, reliability_curve
+from .calibration import brier_score, reliability_curve, wilson_interval
 from .classification import auprc, auroc, auroc_half_width, ranking_metrics
 from .los import hour_errors, los_metrics
 from .operating import OPERATING_COLUMNS, operating_points, threshold_at_sensitivity
@@ -49,6 +49,7 @@ __all__ = [
     "paired_bootstrap",
     "ranking_metrics",
     "reliability_curve",
+    "wilson_interval",
     "resample_counts",
     "task_metrics",
     "threshold_at_sensitivity",

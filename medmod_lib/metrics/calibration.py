@@ -55,6 +55,24 @@ def brier_score(
     )
 
 
+#: Two-sided 95 % normal quantile.
+Z95 = 1.959963984540054
+
+
+def wilson_interval(share, n, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of observed proportions ``share`` out of ``n`` trials each.
+
+    Unlike the normal approximation it is not degenerate at 0 or n successes, which
+    matters for rare events (reliability bins, recall near a small chance level).
+    Vectorised over ``share`` and ``n``; the bounds are not clipped, so at 0 or 1 they
+    equal the point up to rounding.
+    """
+    share, n = np.asarray(share, float), np.asarray(n, float)
+    centre = (share + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(share * (1 - share) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return centre - half, centre + half
+
+
 def reliability_curve(
     y_true: Any, y_prob: Any, *, n_bins: int = 10, strategy: str = "uniform"
 ) -> pd.DataFrame:
@@ -90,9 +108,7 @@ def reliability_curve(
     keep = count > 0
     c = count[keep].astype(float)
     obs = sum_y[keep] / c
-    z = 1.959963984540054
-    centre = (obs + z**2 / (2 * c)) / (1 + z**2 / c)
-    half = z * np.sqrt(obs * (1 - obs) / c + z**2 / (4 * c**2)) / (1 + z**2 / c)
+    low, high = wilson_interval(obs, c)
     return pd.DataFrame(
         {
             "bin_low": edges[:-1][keep],
@@ -100,7 +116,7 @@ def reliability_curve(
             "mean_predicted": sum_p[keep] / c,
             "observed": obs,
             "count": count[keep],
-            "observed_low": centre - half,
-            "observed_high": centre + half,
+            "observed_low": low,
+            "observed_high": high,
         }
     )

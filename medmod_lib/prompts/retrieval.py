@@ -19,6 +19,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
+from ..metrics import wilson_interval
 from .model import PromptCLIPModel
 
 
@@ -88,20 +89,6 @@ def retrieval_ranks(pairs: PairEmbeddings) -> np.ndarray:
     scores = pairs.image @ cand.T  # (N, M)
     own_score = scores[np.arange(len(own)), own]
     return (scores > own_score[:, None] + 1e-7).sum(axis=1)
-
-
-def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval (95 % by default) of a proportion ``hits / n``.
-
-    Unlike the normal approximation it stays inside [0, 1] and is not degenerate
-    at 0 or n hits, which matters for recall@k near a small chance level.
-    """
-    if n <= 0:
-        return float("nan"), float("nan")
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 #: Retrieval directions of :func:`recall_at_k`.
@@ -179,7 +166,9 @@ def recall_at_k(
     rows = []
     for k in ks:
         hits = int((ranks < k).sum())
-        lo, hi = wilson_interval(hits, len(ranks))
+        lo, hi = (
+            float(np.clip(b, 0.0, 1.0)) for b in wilson_interval(hits / len(ranks), len(ranks))
+        )
         chance = float(np.mean(np.minimum(k, m) / m))
         rows.append(
             {
