@@ -1,5 +1,4 @@
-"""Figures of notebook 06: training curves, retrieval against chance, methods side by side
-with intervals, and label efficiency."""
+"""Figures of notebook 06: training curves, retrieval against chance, label efficiency."""
 
 from __future__ import annotations
 
@@ -8,6 +7,11 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+
+def _error_bars(value: pd.Series, low: pd.Series, high: pd.Series) -> list[pd.Series]:
+    """``yerr``/``xerr`` of an interval around ``value`` (lengths below and above, >= 0)."""
+    return [(value - low).clip(lower=0), (high - value).clip(lower=0)]
 
 
 def plot_retrieval(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Figure:
@@ -19,7 +23,7 @@ def plot_retrieval(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Fi
     rec = table["recall"]
     err = None
     if {"ci_low", "ci_high"} <= set(table):
-        err = [(rec - table["ci_low"]).clip(lower=0), (table["ci_high"] - rec).clip(lower=0)]
+        err = _error_bars(rec, table["ci_low"], table["ci_high"])
     ax.errorbar(table["k"], rec, yerr=err, marker="o", capsize=3, label="prompt-clip")
     ax.plot(table["k"], table["chance"], ls="--", color="grey", label="chance")
     n, m = int(table["n"].iloc[0]), float(table["candidates"].iloc[0])
@@ -88,55 +92,12 @@ def plot_label_efficiency(
         for k, method in enumerate(methods):
             line = sub[sub["method"] == method].sort_values("label_fraction")
             x = line["label_fraction"] * 100 * (1 + 0.03 * (k - len(methods) / 2))  # dodge
-            err = [
-                (line["value"] - line["ci_low"]).clip(lower=0),
-                (line["ci_high"] - line["value"]).clip(lower=0),
-            ]
+            err = _error_bars(line["value"], line["ci_low"], line["ci_high"])
             ax.errorbar(x, line["value"], yerr=err, marker="o", capsize=2, label=method)
         ax.set_xscale("log")
         fractions = sorted(sub["label_fraction"].unique())
         ax.set_xticks([f * 100 for f in fractions], [f"{f * 100:g}%" for f in fractions])
         ax.set(xlabel="training labels used", ylabel=f"test {metrics[task]} (95% CI)", title=task)
     axes[0][-1].legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
-    fig.tight_layout()
-    return fig
-
-
-def plot_method_comparison(
-    rows: pd.DataFrame,
-    metrics: Mapping[str, str],
-    *,
-    order: Sequence[str] | None = None,
-) -> plt.Figure:
-    """One panel per task: each method's test metric with its bootstrap interval.
-
-    Args:
-        rows: tidy result rows (``task, method, metric, value, ci_low, ci_high, n``).
-        metrics: ``{task: metric}`` to show, e.g. ``{"radiology": "auroc_macro"}``.
-        order: methods top to bottom (default: as they appear).
-    """
-    tasks = [t for t in metrics if ((rows["task"] == t) & (rows["metric"] == metrics[t])).any()]
-    if not tasks:
-        raise ValueError(
-            f"no rows for {dict(metrics)}; tasks in the table: {sorted(set(rows['task']))}"
-        )
-    fig, axes = plt.subplots(
-        1,
-        len(tasks),
-        figsize=(4.2 * len(tasks), 0.5 + 0.55 * rows["method"].nunique()),
-        squeeze=False,
-    )
-    for ax, task in zip(axes[0], tasks, strict=True):
-        sub = rows[(rows["task"] == task) & (rows["metric"] == metrics[task])]
-        methods = [m for m in (order or sub["method"].unique()) if m in set(sub["method"])]
-        sub = sub.set_index("method").loc[methods]
-        y = range(len(methods))[::-1]
-        lo = (sub["value"] - sub["ci_low"]).clip(lower=0)
-        hi = (sub["ci_high"] - sub["value"]).clip(lower=0)
-        ax.errorbar(sub["value"], list(y), xerr=[lo, hi], fmt="o", capsize=3)
-        ax.axvline(0.5, color="grey", ls=":", lw=1)
-        ax.set_yticks(list(y), methods)
-        n = int(sub["n"].iloc[0]) if len(sub) else 0
-        ax.set(xlabel=f"test {metrics[task]} (95% CI)", title=f"{task} (n={n})")
     fig.tight_layout()
     return fig
