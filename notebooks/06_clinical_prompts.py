@@ -508,8 +508,8 @@ for _, d in diffs[diffs["vs"].isin(["random-init", "prompt-clip-noaug", "simclr-
 # 5 / N, a few thousandths here. What a prompt can say about its film is coarse
 # (intubated or not, roughly how sick the lungs and the patient are), so it narrows
 # the candidates to a group, and a group of N/3 films is far more than 5: the recall
-# over the whole test set barely moves off its tiny chance level, and its interval
-# is hard to separate from it. A fixed pool size makes the check's power independent
+# over the whole test set can only rise a little above its tiny chance level, with an
+# interval that is hard to separate from it (the cell shows this run's). A fixed pool size makes the check's power independent
 # of the test set's size; the verdict is still "above chance or not", not a score to
 # compare with published recall. The cell recomputes both.
 #
