@@ -104,6 +104,7 @@ def extract_features(
     *,
     device: str | torch.device = "cpu",
     desc: str = "features",
+    progress: bool = True,
 ) -> FeatureSet:
     """Run ``model.features`` over every batch of ``loader`` (eval mode, no gradients).
 
@@ -112,6 +113,7 @@ def extract_features(
         loader: batch dicts in a fixed order (no shuffling, eval transforms).
         device: where the encoders run; features come back on the CPU.
         desc: progress bar label.
+        progress: show the bar.
 
     Raises:
         ValueError: if the loader yields no batches.
@@ -119,7 +121,7 @@ def extract_features(
     was_training = model.training
     model.eval().to(device)
     parts: dict[str, list[torch.Tensor]] = {k: [] for k in _KEYS}
-    for batch in tqdm(loader, desc=desc, leave=False):
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
         moved = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
         parts["features"].append(model.features(moved).float().cpu())
         parts["labels"].append(batch["labels"])

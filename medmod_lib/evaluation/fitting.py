@@ -198,7 +198,9 @@ def train_and_evaluate(
         return task_loss(task, m(batch), batch, row_mask=rows_of(batch))
 
     def predictions(m: nn.Module, loader: Iterable, desc: str) -> tuple[Predictions, np.ndarray]:
-        p = collect_predictions(_scores_fn(task, m, device), loader, desc=desc)
+        p = collect_predictions(
+            _scores_fn(task, m, device), loader, desc=desc, progress=config.progress
+        )
         keep = p.paired if paired_only else np.ones(len(p), bool)
         return subset_predictions(p, keep), keep
 

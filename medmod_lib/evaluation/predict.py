@@ -87,6 +87,7 @@ def collect_predictions(
     *,
     also_without_images: bool = False,
     desc: str = "predict",
+    progress: bool = True,
 ) -> Predictions:
     """Apply ``predict_fn`` to every batch (no gradients) and concatenate.
 
@@ -95,13 +96,14 @@ def collect_predictions(
         loader: batches in a fixed order.
         also_without_images: also predict each batch with every image dropped.
         desc: progress bar label.
+        progress: show the bar.
 
     Raises:
         ValueError: if the loader yields nothing or ``predict_fn`` returns the wrong length.
     """
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("y", "s", "p", "id", "s0")}
     with torch.no_grad():
-        for batch in tqdm(loader, desc=desc, leave=False):
+        for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
             b = len(batch["paired"])
             scores = to_numpy(predict_fn(dict(batch)))
             if len(scores) != b:

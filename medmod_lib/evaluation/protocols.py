@@ -189,6 +189,7 @@ def linear_eval_fractions(
             ),
             device=device,
             desc=f"features {split}",
+            progress=config.progress,
         )
         for split in ("train", "val", "test")
     }
