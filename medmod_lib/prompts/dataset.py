@@ -34,7 +34,7 @@ from ..linking import MultimodalCollate
 from ..linking.rules import LinkingRule
 from .augment import PromptAugmenter
 from .builder import build_prompt_findings
-from .text_encoder import MINILM_ID, EmbeddingCache
+from .text_encoder import EmbeddingCache, sentence_encoder_name, sentence_precision
 
 #: Stay columns a prompt reads (demographics and admission type).
 STAY_COLUMNS = ("stay_id", "hadm_id", "subject_id", "age", "anchor_age", "gender", "admission_type")
@@ -205,11 +205,12 @@ class LazySentenceEncoder:
     never loaded (saves its ~7 s start-up on a CPU).
     """
 
-    name = MINILM_ID
     dim = 384
 
-    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(self, device: str = "cpu", batch_size: int = 64, precision: str = "auto") -> None:
         self.device, self.batch_size = device, batch_size
+        self.precision = sentence_precision(device, precision)
+        self.name = sentence_encoder_name(self.precision)
         self._model = None
         self.loads = 0
 
@@ -217,7 +218,9 @@ class LazySentenceEncoder:
         if self._model is None:
             from .text_encoder import SentenceEncoder
 
-            self._model = SentenceEncoder(device=self.device, batch_size=self.batch_size)
+            self._model = SentenceEncoder(
+                device=self.device, batch_size=self.batch_size, precision=self.precision
+            )
             self.loads += 1
         return self._model.encode(texts)
 

