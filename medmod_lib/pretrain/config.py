@@ -41,6 +41,8 @@ class PretrainConfig:
         grad_clip: max gradient norm, ``None`` for no clipping.
         temperature: NT-Xent temperature (MedMod scripts 0.01) or the ALIGN initial
             temperature (0.07); ``None`` = 0.1 for SimCLR, 0.07 for ALIGN.
+        temperature_lr_scale: learning rate of ALIGN's learnable temperature as a
+            multiple of ``lr`` (:class:`~medmod_lib.training.OptimConfig`).
         decoupled: exclude the positive from the softmax denominator (DCL) of
             NT-Xent or of the ALIGN loss. This alone is *not* MedMod's SimCLR loss;
             see ``simclr_loss``.
@@ -83,6 +85,7 @@ class PretrainConfig:
     warmup_epochs: float = 1.0  # MedMod: 10
     grad_clip: float | None = None
     temperature: float | None = None  # MedMod SimCLR scripts: 0.01
+    temperature_lr_scale: float = 1.0
     decoupled: bool = False  # MedMod: True
     simclr_loss: Literal["nt_xent", "medmod"] = "nt_xent"  # MedMod: "medmod"
     sim_coeff: float = 25.0

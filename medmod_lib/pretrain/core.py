@@ -65,6 +65,7 @@ def train_config(config: PretrainConfig, *, monitor: str | None) -> TrainConfig:
             weight_decay=config.weight_decay,
             warmup_epochs=config.warmup_epochs,
             grad_clip=config.grad_clip,
+            temperature_lr_scale=config.temperature_lr_scale,
         ),
         device=config.device,
         amp=config.amp,

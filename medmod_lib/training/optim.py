@@ -34,6 +34,11 @@ class OptimConfig:
         min_lr_factor: the cosine's floor as a fraction of ``lr``.
         schedule: ``"warmup_cosine"`` or ``"constant"``.
         grad_clip: max global gradient norm; ``None`` disables clipping.
+        temperature_lr_scale: learning rate of a learnable temperature (parameters
+            named ``log_logit_scale``, as in :class:`~medmod_lib.losses.CLIPLoss`) as a
+            multiple of ``lr``. One scalar among millions of weights moves only about
+            ``lr`` per step under Adam; a short run needs a larger step for it to
+            settle (warm-up and cosine apply to it as to every group).
     """
 
     name: Literal["adamw", "lars"] = "adamw"
@@ -46,6 +51,7 @@ class OptimConfig:
     min_lr_factor: float = 0.0
     schedule: Literal["warmup_cosine", "constant"] = "warmup_cosine"
     grad_clip: float | None = None
+    temperature_lr_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.name not in ("adamw", "lars"):
@@ -56,6 +62,10 @@ class OptimConfig:
             )
         if self.lr <= 0:
             raise ValueError(f"OptimConfig.lr must be > 0, got {self.lr}")
+        if self.temperature_lr_scale <= 0:
+            raise ValueError(
+                f"OptimConfig.temperature_lr_scale must be > 0, got {self.temperature_lr_scale}"
+            )
         self.betas = (float(self.betas[0]), float(self.betas[1]))
 
 
@@ -127,24 +137,39 @@ class LARS(Optimizer):
         return loss
 
 
-def param_groups(module: nn.Module, weight_decay: float) -> list[dict]:
+TEMPERATURE_PARAMETER = "log_logit_scale"
+
+
+def param_groups(
+    module: nn.Module, weight_decay: float, *, temperature_lr: float | None = None
+) -> list[dict]:
     """Split parameters into a decayed group (weights, >= 2-D) and a non-decayed one.
 
     Args:
         module: the model.
         weight_decay: decay of the first group.
+        temperature_lr: if given, learnable temperatures (parameters named
+            ``log_logit_scale``) form a third, non-decayed group with this learning rate.
 
     Returns:
-        Two parameter groups; the second has ``weight_decay=0`` and ``lars=False``.
+        Two or three parameter groups; all but the first have ``weight_decay=0`` and
+        ``lars=False``.
     """
-    decay, no_decay = [], []
-    for p in module.parameters():
-        if p.requires_grad:
+    decay, no_decay, temperature = [], [], []
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        if temperature_lr is not None and name.split(".")[-1] == TEMPERATURE_PARAMETER:
+            temperature.append(p)
+        else:
             (decay if p.ndim >= 2 else no_decay).append(p)
-    return [
+    groups = [
         {"params": decay, "weight_decay": weight_decay, "lars": True},
         {"params": no_decay, "weight_decay": 0.0, "lars": False},
     ]
+    if temperature:
+        groups.append({"params": temperature, "weight_decay": 0.0, "lars": False, "lr": temperature_lr})
+    return groups
 
 
 def build_optimizer(module: nn.Module, config: OptimConfig) -> Optimizer:
@@ -157,7 +182,12 @@ def build_optimizer(module: nn.Module, config: OptimConfig) -> Optimizer:
     Returns:
         ``torch.optim.AdamW`` or :class:`LARS`.
     """
-    groups = param_groups(module, config.weight_decay)
+    scaled = config.temperature_lr_scale != 1.0
+    groups = param_groups(
+        module,
+        config.weight_decay,
+        temperature_lr=config.lr * config.temperature_lr_scale if scaled else None,
+    )
     if not any(g["params"] for g in groups):
         raise ValueError("build_optimizer: the module has no trainable parameters.")
     if config.name == "adamw":
