@@ -90,6 +90,17 @@ class ProcessedEHR:
         return pd.read_parquet(self.root / "hourly" / "index.parquet").set_index("stay_id")
 
     @cached_property
+    def _spans(self) -> dict[int, tuple[int, int]]:
+        """``stay_id -> (offset, n_bins)``: the index as a dict, looked up once per sample
+        (a pandas ``.loc`` per item cost about a millisecond, a third of a pretraining
+        epoch's data loading)."""
+        idx = self.index
+        return {
+            int(s): (int(o), int(n))
+            for s, o, n in zip(idx.index, idx["offset"], idx["n_bins"], strict=True)
+        }
+
+    @cached_property
     def header(self) -> list[str]:
         return list(self.manifest["hourly"]["header"])
 
@@ -111,12 +122,10 @@ class ProcessedEHR:
         """
         if n_bins < 1:
             raise ValueError(f"n_bins must be >= 1, got {n_bins}")
-        try:
-            offset, have = self.index.loc[int(stay_id), ["offset", "n_bins"]]
-        except KeyError:
-            raise KeyError(
-                f"stay_id {stay_id} is not in {self.root}/hourly/index.parquet"
-            ) from None
+        span = self._spans.get(int(stay_id))
+        if span is None:
+            raise KeyError(f"stay_id {stay_id} is not in {self.root}/hourly/index.parquet")
+        offset, have = span
         if have < 1:
             raise ValueError(f"stay_id {stay_id} has no hourly rows (LOS under one bin)")
         rows = np.array(self._inputs[offset : offset + min(have, n_bins)], dtype=np.float32)
