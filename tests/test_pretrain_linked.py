@@ -265,6 +265,17 @@ def test_pretrain_linked_monitor_can_be_chosen(pairs, tmp_path):
         pretrain_linked(pairs, tiny_config("simclr", monitor="train_loss"), out_dir=None)
 
 
+def test_the_per_epoch_probe_can_be_skipped_unless_it_is_the_monitor(pairs):
+    def logs_probe(**kw) -> bool:
+        result = pretrain_linked(pairs, tiny_config("simclr", **kw.pop("cfg")), out_dir=None, **kw)
+        val = result.history[result.history["split"] == "val"]
+        return "val_auroc" in val and val["val_auroc"].notna().any()
+
+    assert logs_probe(cfg={"monitor": None})  # logged by default
+    assert not logs_probe(cfg={"monitor": None}, log_probe=False)
+    assert logs_probe(cfg={"monitor": "auto"}, log_probe=False)  # the monitor needs it
+
+
 def test_ensure_pretrained_never_reuses_a_killed_run(
     synthetic_root, prepared, pairs, tmp_path, monkeypatch
 ):

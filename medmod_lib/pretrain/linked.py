@@ -307,6 +307,7 @@ def pretrain_linked(
     *,
     out_dir: str | Path | None,
     features: Features = "both",
+    log_probe: bool = True,
 ) -> PretrainResult:
     """Pretrain on the training pairs; select the epoch by the probe or the val loss.
 
@@ -324,6 +325,9 @@ def pretrain_linked(
         config: the pretraining run.
         out_dir: checkpoint folder, usually :func:`pretrain_dir`; ``None``: in memory.
         features: encoder features of the probe (``"ehr"``, ``"cxr"``, ``"both"``).
+        log_probe: run the probe every epoch even when the monitor does not need it
+            (``False`` saves a feature pass over the probe's films each epoch; the log
+            then has no ``val_auroc``).
 
     Returns:
         The :class:`~medmod_lib.pretrain.PretrainResult` (best-epoch weights restored).
@@ -339,11 +343,13 @@ def pretrain_linked(
             f"{pairs!r}: fewer training pairs than batch_size={bs}; lower the batch size."
         )
     val = pairs.loader("val", batch_size=bs, num_workers=config.num_workers)
-    probe = make_probe_fn(
-        pairs.loader("probe_train", batch_size=bs, num_workers=config.num_workers),
-        val,
-        features=features,
-    )
+    probe = None
+    if log_probe or monitor == "val_auroc":
+        probe = make_probe_fn(
+            pairs.loader("probe_train", batch_size=bs, num_workers=config.num_workers),
+            val,
+            features=features,
+        )
     result = pretrain(config, train, val, out_dir=out_dir, probe_fn=probe)
     if out_dir is not None and ddp.current().is_main:
         out = Path(out_dir)

@@ -192,8 +192,8 @@ def ensure_simclr_xray(
         kind="simclr-xray",
         settings={"pretrain": want, "data": _data(pairs)},
         upstream=pairs.sources,
-        build=lambda tmp: pretrain_linked(
-            two_view_pairs(pairs), config, out_dir=tmp, features="cxr"
+        build=lambda tmp: pretrain_linked(  # a comparison encoder: no per-epoch probe
+            two_view_pairs(pairs), config, out_dir=tmp, features="cxr", log_probe=False
         ),
         load=load_pretrained,
         force=force,
