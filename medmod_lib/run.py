@@ -60,6 +60,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _describe_data(data_root: Path) -> str:
+    """What the run reads from a user's data root, checked; raises FileNotFoundError.
+
+    With ``$MEDMOD_PROCESSED_DIR`` (an imported benchmark folder, issue #21) the EHR comes
+    from that folder, so only the MIMIC-CXR-JPG release must be under the data root.
+    """
+    imported = paths.processed_dir()
+    if imported is None:
+        return f"Data root {data_root}: MIMIC-IV {paths.mimic_iv_root(data_root)}"
+    if not imported.is_dir():
+        raise FileNotFoundError(
+            f"${paths.PROCESSED_DIR_ENV} is {imported}, which is not a folder; point it at "
+            "a processed folder (`python -m medmod_lib.export.importer`) or unset it."
+        )
+    return (
+        f"Data root {data_root}: MIMIC-CXR-JPG {paths.mimic_cxr_root(data_root)}; the EHR "
+        f"from the processed folder {imported} (${paths.PROCESSED_DIR_ENV}); notebook 00's "
+        "tour of the raw MIMIC-IV tables needs a MIMIC-IV release (run the others with --only)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run an experiment; returns the exit status (1 when a notebook failed)."""
     args = _parser().parse_args(argv)
@@ -83,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             print(summarize(data_root))
         else:
             try:  # a user's download: check the layout, never write there
-                print(f"Data root {data_root}: MIMIC-IV {paths.mimic_iv_root(data_root)}")
+                print(_describe_data(data_root))
             except FileNotFoundError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2

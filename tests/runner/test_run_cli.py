@@ -82,3 +82,31 @@ def test_dry_run_states_the_precedence_and_each_profile_override(tmp_path, capsy
         "02_pretraining: epochs=2 from the smoke profile's notebooks.02_pretraining overrides "
         "the experiment's parameters.epochs=20"
     ) in out
+
+
+def test_an_imported_processed_folder_needs_only_the_xray_release(
+    tmp_path, capsys, monkeypatch, make_toys
+):
+    """Issue #21: with $MEDMOD_PROCESSED_DIR the runner no longer demands MIMIC-IV."""
+    notebooks = make_toys(tmp_path / "nb", names=("00_alpha",))
+    mine = tmp_path / "my_mimic"
+    (mine / "mimic-cxr-jpg" / "2.1.0" / "files").mkdir(parents=True)
+    imported = tmp_path / "imported"
+    imported.mkdir()
+    monkeypatch.setenv("MEDMOD_DATA_ROOT", str(mine))
+    monkeypatch.setenv("MEDMOD_PROCESSED_DIR", str(imported))
+    monkeypatch.setenv("MEDMOD_OUTPUT_DIR", str(tmp_path / "out"))
+    argv = ["--profile", "smoke", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep")]
+    assert run.main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"MIMIC-CXR-JPG {mine / 'mimic-cxr-jpg' / '2.1.0'}" in out
+    assert f"the processed folder {imported}" in out
+    assert sorted(p.name for p in mine.iterdir()) == ["mimic-cxr-jpg"]  # nothing written there
+    # a processed folder that is not there, or no X-ray release: clear errors, exit 2
+    monkeypatch.setenv("MEDMOD_PROCESSED_DIR", str(tmp_path / "nowhere"))
+    assert run.main(argv) == 2
+    assert "which is not a folder" in capsys.readouterr().err
+    monkeypatch.setenv("MEDMOD_PROCESSED_DIR", str(imported))
+    monkeypatch.setenv("MEDMOD_DATA_ROOT", str(tmp_path / "empty"))
+    assert run.main(argv) == 2
+    assert "No mimic-cxr-jpg release found" in capsys.readouterr().err
