@@ -259,8 +259,11 @@ def test_plot_hours_from_intime_counts_stay_image_pairs():
 def test_stay_explorer_lists_stays_with_images(ehr, images):
     pytest.importorskip("ipywidgets")
     box = viz.stay_explorer(ehr, images, FakeCache(), default=101)
-    dropdown, out = box.children
-    assert list(dropdown.options) == [("101 (3 X-rays)", 101), ("102 (1 X-ray)", 102)]
+    _, dropdown, out = box.children
+    assert list(dropdown.options) == [
+        ("101 · 3 X-rays · died", 101),
+        ("102 · 1 X-ray · survived", 102),
+    ]
     assert dropdown.value == 101
     dropdown.value = 102  # draws without error outside a kernel
     assert dropdown.value == 102
