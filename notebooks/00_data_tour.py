@@ -321,13 +321,21 @@ print(f"never measured in these {n_bins} h: {', '.join(never) or 'none'}")
 # %% [markdown]
 # ## 11. Explore other stays
 # One stay is an anecdote; the explorer lets you flip through the stays that have
-# X-rays. It needs a live Jupyter session (the dropdown does nothing in an
-# executed report, where the figures above carry the content).
+# X-rays. Choose an outcome (died in hospital, survived, or all) and a stay: it draws
+# the stay's timeline and prints its labels, starting with the stay above. Deaths are
+# the rarer outcome, so where more than 200 stays have a film it lists a seeded
+# sample with as many deaths as survivors. It needs a live Jupyter session; an
+# executed report keeps only the static figures above.
 
 # %% tags=["patient-level"]
-explorer = viz.stay_explorer(ehr, images, cache, chexpert=chexpert, default=chosen)
+explorer = viz.stay_explorer(ehr, images, cache, chexpert=chexpert, default=chosen, seed=ctx.seed)
 display(explorer)
-print(f"Choose a stay above to draw it (the static figures show stay {chosen}).")
+listed = viz.explorer_stays(ehr, images, seed=ctx.seed)
+print(
+    f"The explorer lists {len(listed)} stays with a film "
+    f"({int(listed['mortality_inhospital'].sum())} died in hospital); it opens on stay "
+    f"{chosen}, drawn above."
+)
 
 # %% [markdown]
 # ## 12. Summary

@@ -163,7 +163,7 @@ for task in shown:
 # The window decides which images count, so the distribution of time from ICU
 # admission to the linked image shows how much each rule restricts (in-hospital
 # mortality stops at 48 h; the hourly tasks can only use images taken before the
-# prediction time).
+# prediction time). Exercise 1 gives you a slider over the mortality window.
 
 # %%
 paired = {
@@ -269,7 +269,9 @@ for key in sorted(linked.cohorts):
 # before 48 h, further from the outcome. The cell links every AP film in the 48 h
 # window (`choice="all"`), keeps those at most 24 h after intime, and counts samples
 # per split; the 48 h count reproduces the cohort's paired size, as a check of the
-# recomputation.
+# recomputation. Below the table, a slider moves the window (it may open before ICU
+# admission or close after 48 h) and recounts the paired samples per split; a window
+# that closes after the prediction time is flagged as leakage.
 #
 # </details>
 
@@ -292,6 +294,10 @@ counts = pd.DataFrame(
 counts.loc["all"] = counts.sum()
 print(counts.fillna(0).astype(int).to_string())
 print(f"paired cohort on disk: {len(linked.cohort('in-hospital-mortality', 'paired').samples)}")
+
+from IPython.display import display
+
+display(viz.linking_window_explorer(mortality, linked.images, views=every_film.views))
 
 # %% [markdown]
 # ### Exercise 2: Let PA films in

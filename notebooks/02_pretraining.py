@@ -583,7 +583,10 @@ print(
 # far above log(2N - 1). As τ grows the logits flatten and the loss falls towards
 # log(2N - 1); as τ shrinks it grows roughly like 1 / τ. So "chance" depends on τ:
 # compare a trained model's loss with the random-pair loss *at the same
-# temperature*, not with log(2N - 1). The cell computes the loss for several τ.
+# temperature*, not with log(2N - 1). The cell computes the loss for several τ,
+# then gives a slider over τ that draws one anchor's softmax over its 2N - 1
+# candidates, for the random pairs and for nearly equal pairs: watch the partner's
+# share, and the loss, as the softmax sharpens or flattens.
 #
 # </details>
 
@@ -594,6 +597,12 @@ print(f"N = {len(z_a)} pairs, log(2N - 1) = {math.log(2 * len(z_a) - 1):.3f}")
 for tau in (0.05, 0.1, 0.5, 1.0, 10.0):
     random_pairs = nt_xent_loss(z_a, z_b, temperature=tau)
     print(f"  tau {tau:5.2f}: random-pair loss {random_pairs:.3f}")
+
+from IPython.display import display
+
+near = z_a + 0.05 * torch.randn(z_a.shape, generator=torch.Generator().manual_seed(ctx.seed))
+toy = {"random pairs": (z_a, z_b), "nearly equal pairs": (z_a, near)}
+display(viz.temperature_explorer(toy, default=0.1))
 
 # %% [markdown]
 # ### Exercise 3: What stops VICReg from collapsing?
