@@ -4,6 +4,7 @@ The protocols (linear evaluation, fine-tuning, supervised baselines) build on
 these and on ``medmod_lib.training``; metrics live in ``medmod_lib.metrics``.
 """
 
+from .errors import most_confident_errors
 from .features import FeatureSet, extract_features
 from .heads import MODALITIES, EncoderClassifier, FeatureHead, task_loss, task_scores
 from .missing import (
@@ -31,7 +32,24 @@ from .protocols import (
 )
 from .results import RESULT_COLUMNS, append_results, evaluate_predictions, read_results, result_rows
 from .stage1 import ehr_first, radiology_cxr_encoder, stage2_init
-from .subgroups import AGE_BINS, age_group, race_group, sex_group, subgroup_frame, subgroup_metrics
+from .strata import (
+    ACUITY_CRITERIA,
+    acuity_score,
+    intubated,
+    read_window_events,
+    stratified_auroc,
+    window_events,
+)
+from .subgroups import (
+    AGE_BINS,
+    age_group,
+    forest_frame,
+    plot_subgroup_forest,
+    race_group,
+    sex_group,
+    subgroup_frame,
+    subgroup_metrics,
+)
 from .suite import (
     DEFAULT_BASELINES,
     degradation,
@@ -41,7 +59,16 @@ from .suite import (
 )
 
 __all__ = [
+    "ACUITY_CRITERIA",
     "AGE_BINS",
+    "acuity_score",
+    "forest_frame",
+    "intubated",
+    "most_confident_errors",
+    "plot_subgroup_forest",
+    "read_window_events",
+    "stratified_auroc",
+    "window_events",
     "DEFAULT_BASELINES",
     "degradation",
     "ehr_first",

@@ -7,6 +7,11 @@ nested: with the same seed, every sample dropped at 20% is also dropped at 40%,
 so a curve over fractions compares like with like. ``fraction`` is relative to
 the samples that *have* an image; samples that never had one stay unpaired.
 
+``order_by`` replaces the random order by a ranking: paired samples with the
+smallest key lose their image first (ties in the seeded random order), e.g. an
+acuity score so that films go first from the least sick stays, as in ICUs where
+sicker patients get more films. The sets stay nested.
+
 The sweep runs the model twice per batch, once as is and once with every image
 dropped, then assembles each fraction per sample. This assumes that a sample's
 prediction depends only on its own inputs (true for the kit's models in
@@ -43,26 +48,39 @@ SWEEP_COLUMNS = (
 )
 
 
-def drop_order(paired: np.ndarray, seed: int) -> np.ndarray:
+def drop_order(paired: np.ndarray, seed: int, order_by: Any = None) -> np.ndarray:
     """Indices of the paired samples in the order their images are dropped.
 
     Args:
         paired: (n,) bool, True where a sample has an image.
         seed: seed of the random order.
+        order_by: (n,) numeric keys; the smallest key is dropped first, ties in
+            the random order. ``None``: the random order alone.
+
+    Raises:
+        ValueError: ``order_by`` has another length or NaN keys on paired samples.
     """
     paired = np.asarray(paired, dtype=bool)
     keys = np.random.default_rng(seed).random(len(paired))
     idx = np.flatnonzero(paired)
-    return idx[np.argsort(keys[idx], kind="stable")]
+    if order_by is None:
+        return idx[np.argsort(keys[idx], kind="stable")]
+    rank = np.asarray(order_by, dtype=float)
+    if rank.shape != paired.shape:
+        raise ValueError(f"order_by has shape {rank.shape}, paired {paired.shape}")
+    if np.isnan(rank[idx]).any():
+        raise ValueError("order_by has NaN keys on paired samples")
+    return idx[np.lexsort((keys[idx], rank[idx]))]
 
 
-def drop_mask(paired: Any, fraction: float, seed: int) -> np.ndarray:
+def drop_mask(paired: Any, fraction: float, seed: int, order_by: Any = None) -> np.ndarray:
     """The ``paired`` mask after dropping the images of ``fraction`` of the paired samples.
 
     Args:
         paired: (n,) bool mask (array or tensor).
         fraction: in [0, 1], share of paired samples to mark unpaired.
         seed: seed of the drop order; same seed -> nested drop sets.
+        order_by: (n,) keys, smallest dropped first (see :func:`drop_order`).
 
     Returns:
         (n,) bool, a subset of ``paired``.
@@ -70,7 +88,7 @@ def drop_mask(paired: Any, fraction: float, seed: int) -> np.ndarray:
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must lie in [0, 1], got {fraction}")
     mask = to_numpy(paired, dtype=bool).copy()
-    order = drop_order(mask, seed)
+    order = drop_order(mask, seed, order_by)
     mask[order[: int(round(fraction * len(order)))]] = False
     return mask
 
@@ -121,6 +139,7 @@ def missing_modality_sweep(
     label_names: Sequence[str] | None = None,
     n_boot: int = N_BOOT,
     bootstrap_seed: int = 0,
+    order_by: Any = None,
 ) -> pd.DataFrame:
     """Metric of a model as the X-ray is removed from a growing fraction of test samples.
 
@@ -138,6 +157,8 @@ def missing_modality_sweep(
         test_set: name stored in the ``test_set`` column (e.g. ``paired``/``partial``).
         label_names: for multi-label tasks.
         n_boot, bootstrap_seed: bootstrap settings; the same resamples for every fraction.
+        order_by: (n,) keys in loader order, the smallest loses its image first
+            (e.g. an acuity score); ``None``: the seeded random order.
 
     Returns:
         One row per fraction, columns :data:`SWEEP_COLUMNS`.
@@ -154,6 +175,7 @@ def missing_modality_sweep(
         label_names=label_names,
         n_boot=n_boot,
         bootstrap_seed=bootstrap_seed,
+        order_by=order_by,
     )
 
 
@@ -169,6 +191,7 @@ def sweep_predictions(
     label_names: Sequence[str] | None = None,
     n_boot: int = N_BOOT,
     bootstrap_seed: int = 0,
+    order_by: Any = None,
 ) -> pd.DataFrame:
     """The sweep of :func:`missing_modality_sweep` from already collected predictions.
 
@@ -180,10 +203,14 @@ def sweep_predictions(
     task = Task.parse(task)
     if preds.scores_without_images is None:
         raise ValueError("collect the predictions with also_without_images=True")
+    if order_by is not None and len(order_by) != len(preds):
+        raise ValueError(
+            f"order_by ({len(order_by)}) and the predictions ({len(preds)}) must align"
+        )
     s_kept, s_drop, y, mask = preds.scores, preds.scores_without_images, preds.y_true, preds.paired
     rows = []
     for f in fractions:
-        keep = drop_mask(mask, f, seed)
+        keep = drop_mask(mask, f, seed, order_by)
         sel = keep.reshape(-1, *([1] * (s_kept.ndim - 1)))
         res = task_metrics(
             task,

@@ -26,7 +26,7 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (5.0, 4.0)) -> Axes:
     return ax
 
 
-def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None, style: str | None = None) -> Axes:
     """Metric against the fraction of dropped X-rays, one line and CI band per model.
 
     Colour is the model; when ``sweep`` holds several ``test_set`` values
@@ -36,13 +36,21 @@ def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         sweep: rows of :func:`~medmod_lib.evaluation.missing.missing_modality_sweep`,
             several models (and test sets) concatenated.
         ax: where to draw.
+        style: column whose values get one line style each (e.g. the drop order
+            of two sweeps); default ``test_set`` when it has several values.
+
+    Raises:
+        ValueError: the table is empty, or ``style`` is not one of its columns.
     """
     ax = _axes(ax)
     if sweep.empty:
         raise ValueError("the sweep table is empty")
+    if style is not None and style not in sweep:
+        raise ValueError(f"style column {style!r} is not in the sweep {list(sweep.columns)}")
     models = list(dict.fromkeys(sweep["model"]))
     palette = dict(zip(models, sns.color_palette(n_colors=len(models)), strict=True))
-    style = "test_set" if "test_set" in sweep and sweep["test_set"].nunique() > 1 else None
+    if style is None:
+        style = "test_set" if "test_set" in sweep and sweep["test_set"].nunique() > 1 else None
     sns.lineplot(
         data=sweep,
         x="fraction",
@@ -54,7 +62,7 @@ def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax=ax,
         errorbar=None,
     )
-    keys = ["model", "test_set"] if style else ["model"]
+    keys = ["model", style] if style else ["model"]
     for key, part in sweep.groupby(keys, sort=False):
         name = key[0] if isinstance(key, tuple) else key
         part = part.sort_values("fraction")

@@ -234,3 +234,116 @@ def subgroup_metrics(
                 }
             )
     return pd.DataFrame(rows, columns=list(SUBGROUP_COLUMNS))
+
+
+def forest_frame(
+    by_group: pd.DataFrame, *, metric: str | None = None, positive_name: str = "positive"
+) -> pd.DataFrame:
+    """The rows of one metric of :func:`subgroup_metrics`, ready for a forest plot.
+
+    Args:
+        by_group: the frame :func:`subgroup_metrics` returns.
+        metric: which metric (default: the frame's first).
+        positive_name: what a positive label is called in the row labels ("deaths").
+
+    Returns:
+        The metric's rows in the frame's order (``all`` first) with ``label``
+        ("sex: Female (n=120, 25 deaths)"), ``width`` (``ci_high - ci_low``) and
+        ``covers_overall``: whether the group's interval contains the ``all`` value
+        (NaN for the ``all`` row and for groups without a value).
+
+    Raises:
+        ValueError: the metric is not in the frame, or it has no ``all`` row.
+    """
+    if by_group.empty:
+        raise ValueError("the subgroup frame is empty")
+    metric = metric if metric is not None else str(by_group["metric"].iloc[0])
+    rows = by_group[by_group["metric"] == metric].reset_index(drop=True)
+    if rows.empty:
+        raise ValueError(
+            f"metric {metric!r} is not in the frame ({sorted(set(by_group['metric']))})"
+        )
+    overall = rows[rows["attribute"] == "all"]
+    if overall.empty:
+        raise ValueError("the frame has no 'all' row (the overall value)")
+    ref = float(overall["value"].iloc[0])
+
+    def label(r: pd.Series) -> str:
+        name = "all test samples" if r["attribute"] == "all" else f"{r['attribute']}: {r['group']}"
+        pos = "" if pd.isna(r["n_positive"]) else f", {r['n_positive']:.0f} {positive_name}"
+        return f"{name} (n={r['n']}{pos})"
+
+    covers = (rows["ci_low"] <= ref) & (ref <= rows["ci_high"])
+    defined = rows["value"].notna() & (rows["attribute"] != "all")
+    return rows.assign(
+        label=rows.apply(label, axis=1),
+        width=rows["ci_high"] - rows["ci_low"],
+        covers_overall=covers.astype(object).where(defined, np.nan),
+    )
+
+
+def plot_subgroup_forest(
+    by_group: pd.DataFrame,
+    *,
+    metric: str | None = None,
+    positive_name: str = "positive",
+    ax: Any = None,
+) -> Any:
+    """Forest plot: each group's metric with its 95% interval, the overall value as a line.
+
+    Groups without a value (too small, one class) keep their row, with the reason
+    written where the point would be, so a figure never hides a group.
+
+    Args:
+        by_group: the frame :func:`subgroup_metrics` returns.
+        metric: which metric (default: the frame's first).
+        positive_name: what a positive label is called in the row labels.
+        ax: matplotlib Axes to draw on (a new figure if ``None``).
+
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    rows = forest_frame(by_group, metric=metric, positive_name=positive_name)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.42 * len(rows) + 1.2))
+    attrs = list(dict.fromkeys(rows["attribute"]))
+    colours = dict(zip(attrs, sns.color_palette(n_colors=len(attrs)), strict=True))
+    ref = float(rows.loc[rows["attribute"] == "all", "value"].iloc[0])
+    if np.isfinite(ref):
+        ax.axvline(ref, color="grey", ls="--", lw=1, label=f"overall {ref:.3f}")
+    y = np.arange(len(rows))[::-1]
+    for yi, (_, r) in zip(y, rows.iterrows(), strict=True):
+        if pd.isna(r["value"]):
+            why = str(r["flag"]).replace("_", " ") or "undefined"
+            where = (0.5, yi)  # the middle of the axes, on the group's row
+            ax.annotate(
+                f"no estimate: {why}",
+                where,
+                xycoords=("axes fraction", "data"),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="dimgrey",
+            )
+            continue
+        has_ci = np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"])
+        ax.errorbar(
+            r["value"],
+            yi,
+            xerr=[[r["value"] - r["ci_low"]], [r["ci_high"] - r["value"]]] if has_ci else None,
+            fmt="D" if r["attribute"] == "all" else "o",
+            color=colours[r["attribute"]],
+            capsize=3,
+            ms=5,
+        )
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_yticks(y)
+    ax.set_yticklabels(rows["label"], fontsize=8)
+    ax.set_xlabel(f"{rows['metric'].iloc[0]} (95% bootstrap interval)")
+    ax.grid(axis="y", visible=False)
+    if np.isfinite(ref):
+        ax.legend(fontsize="small", loc="best")
+    return ax

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from medmod_lib.evaluation import drop_images, drop_mask, missing_modality_sweep
+from medmod_lib.evaluation import drop_images, drop_mask, drop_order, missing_modality_sweep
 from medmod_lib.evaluation.missing import SWEEP_COLUMNS, sweep_predictions
 
 
@@ -158,3 +158,49 @@ def test_sweep_resamples_whole_stays_when_stays_repeat() -> None:
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((want.ci_low, want.ci_high))
     assert stay_clusters(np.array([3, -1])) is None  # a sample without a stay: no clusters
     assert np.array_equal(stay_clusters(ids), ids)
+
+
+def test_order_by_drops_the_smallest_keys_first_nested_with_random_ties() -> None:
+    paired = np.array([True, True, False, True, True, True, True])
+    acuity = np.array([3, 0, 9, 1, 0, 2, np.nan])  # NaN on a paired sample: an error
+    with pytest.raises(ValueError, match="NaN"):
+        drop_mask(paired, 0.5, seed=0, order_by=acuity)
+    acuity[6] = 5
+    order = drop_order(paired, seed=0, order_by=acuity)
+    assert 2 not in order and sorted(order) == [0, 1, 3, 4, 5, 6]
+    assert set(order[:2]) == {1, 4} and list(order[2:]) == [3, 5, 0, 6]  # ties first, any order
+    assert {tuple(drop_order(paired, s, acuity)[:2]) for s in range(20)} == {(1, 4), (4, 1)}
+    previous = paired
+    for f in (0.0, 1 / 3, 2 / 3, 1.0):
+        keep = drop_mask(paired, f, seed=0, order_by=acuity)
+        assert not (keep & ~previous).any()
+        previous = keep
+    kept = drop_mask(paired, 1 / 3, 0, acuity)
+    assert np.flatnonzero(kept).tolist() == [0, 3, 5, 6]
+    with pytest.raises(ValueError, match="shape"):
+        drop_order(paired, 0, acuity[:-1])
+
+
+def test_sweep_order_by_changes_which_samples_lose_their_image() -> None:
+    from medmod_lib.evaluation.predict import Predictions
+
+    rng = np.random.default_rng(1)
+    n = 300
+    y = (rng.random(n) < 0.3).astype(float)[:, None]
+    with_film = y + rng.normal(0, 0.5, (n, 1))
+    without = rng.normal(0, 1, (n, 1))
+    preds = Predictions(y, with_film, np.ones(n, bool), np.arange(n), scores_without_images=without)
+    # films removed first from the deaths: the deaths keep only the uninformative score
+    deaths_first = sweep_predictions(
+        preds, task="in-hospital-mortality", fractions=[0.3], n_boot=0, order_by=-y[:, 0]
+    )
+    at_random = sweep_predictions(preds, task="in-hospital-mortality", fractions=[0.3], n_boot=0)
+    assert deaths_first["n_dropped"].iloc[0] == at_random["n_dropped"].iloc[0] == 90
+    assert deaths_first["value"].iloc[0] < at_random["value"].iloc[0] - 0.1
+    same = sweep_predictions(preds, task="in-hospital-mortality", fractions=[0.0, 1.0], n_boot=0)
+    ordered = sweep_predictions(
+        preds, task="in-hospital-mortality", fractions=[0.0, 1.0], n_boot=0, order_by=y[:, 0]
+    )
+    np.testing.assert_allclose(same["value"], ordered["value"])  # the ends do not depend on order
+    with pytest.raises(ValueError, match="align"):
+        sweep_predictions(preds, task="in-hospital-mortality", order_by=np.zeros(3))

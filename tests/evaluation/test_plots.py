@@ -75,3 +75,29 @@ def test_sweep_plot_styles_test_sets() -> None:
     labels = {t.get_text() for t in ax.get_legend().get_texts()}
     assert {"paired", "partial"} <= labels
     plt.close("all")
+
+
+def test_sweep_plot_styles_a_named_column_and_rejects_an_unknown_one() -> None:
+    rows = [
+        {
+            "model": "fusion",
+            "test_set": "paired",
+            "order": order,
+            "fraction": f,
+            "metric": "auroc",
+            "value": 0.8 - f * d,
+            "ci_low": 0.7,
+            "ci_high": 0.9,
+        }
+        for order, d in (("random", 0.2), ("least sick first", 0.1))
+        for f in (0.0, 1.0)
+    ]
+    ax = plot_sweep(pd.DataFrame(rows), style="order")
+    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert {"random", "least sick first"} <= labels
+    assert len(ax.collections) >= 2  # one band per (model, order)
+    import pytest
+
+    with pytest.raises(ValueError, match="style column"):
+        plot_sweep(pd.DataFrame(rows), style="nope")
+    plt.close("all")

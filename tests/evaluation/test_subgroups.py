@@ -148,3 +148,56 @@ def test_stay_id_column_clusters_the_bootstrap_and_is_no_attribute() -> None:
     np.testing.assert_allclose(
         out["value"], flat.set_index(key).loc[out.set_index(key).index, "value"]
     )
+
+
+def test_forest_frame_labels_widths_and_coverage_of_the_overall_value() -> None:
+    from medmod_lib.evaluation import forest_frame
+
+    y, s, groups = _data()
+    out = subgroup_metrics("in-hospital-mortality", y, s, groups, min_size=50, n_boot=100)
+    rows = forest_frame(out, metric="auroc", positive_name="deaths")
+    assert (rows["metric"] == "auroc").all() and rows["attribute"].iloc[0] == "all"
+    assert len(rows) == len(out) // 2
+    female = rows[rows["group"] == "Female"].iloc[0]
+    n_f, d_f = int(female["n"]), int(female["n_positive"])
+    assert female["label"] == f"sex: Female (n={n_f}, {d_f} deaths)"
+    assert female["width"] == pytest.approx(female["ci_high"] - female["ci_low"])
+    ref = rows["value"].iloc[0]
+    assert female["covers_overall"] == (female["ci_low"] <= ref <= female["ci_high"])
+    assert pd.isna(rows["covers_overall"].iloc[0])  # the overall row itself
+    old = rows[rows["group"] == "80+"].iloc[0]
+    assert old["flag"] == "too_small" and pd.isna(old["covers_overall"])
+    # a group whose interval lies away from the overall value is marked
+    shifted = out.copy()
+    hit = (shifted["group"] == "Male") & (shifted["metric"] == "auroc")
+    shifted.loc[hit, ["ci_low", "ci_high"]] = [ref + 0.01, ref + 0.05]
+    male = forest_frame(shifted).set_index("group").loc["Male", "covers_overall"]
+    assert pd.notna(male) and not male
+    with pytest.raises(ValueError, match="not in the frame"):
+        forest_frame(out, metric="kappa")
+    with pytest.raises(ValueError, match="'all' row"):
+        forest_frame(out[out["attribute"] != "all"])
+
+
+def test_forest_plot_draws_every_group_and_names_the_missing_ones() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from medmod_lib.evaluation import plot_subgroup_forest
+
+    y, s, groups = _data()
+    out = subgroup_metrics("in-hospital-mortality", y, s, groups, min_size=50, n_boot=50)
+    ax = plot_subgroup_forest(out, metric="auroc", positive_name="deaths")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == len(out) // 2 and labels[0].startswith("all test samples")
+    notes = [t.get_text() for t in ax.texts]
+    assert notes == ["no estimate: too small"]  # the 10-patient 80+ group
+    assert ax.get_legend().get_texts()[0].get_text().startswith("overall ")
+    plt.close("all")
+    # every group flagged (one class): still a figure, no crash
+    flat = subgroup_metrics("in-hospital-mortality", y * 0, s, groups, n_boot=0)
+    ax = plot_subgroup_forest(flat)
+    assert all(t.get_text().startswith("no estimate") for t in ax.texts)
+    plt.close("all")
