@@ -5,7 +5,9 @@
 # has an image) and on the partial cohort (images where available), then removes the
 # X-ray from a growing fraction of test stays (0 to 100 %, nested and seeded) and
 # plots each model's AUROC against that fraction, on the paired and on the partial
-# test set. It reports which models degrade gracefully, i.e. fall back to at least
+# test set; for the fusion model chosen on validation it also removes the films from
+# the least sick stays first, as missingness goes in ICUs, down to MIMIC's pairing
+# rate and beyond. It reports which models degrade gracefully, i.e. fall back to at least
 # the EHR-only level when every image is gone. Reads `output_dir`'s processed data;
 # writes a results table.
 
@@ -13,7 +15,8 @@
 # **Learning objectives.** After this notebook you can:
 # - explain why a missing X-ray is the normal case in the ICU, and how the paired and
 #   partial cohorts differ as training and as test sets;
-# - run a missing-modality sweep (nested, seeded removal of films) and read its curves;
+# - run a missing-modality sweep (nested removal of films, at random or least sick
+#   first) and read its curves, down to MIMIC's pairing rate;
 # - say what "degrades gracefully" means and check it against the EHR-only model;
 # - explain why a model trained only on stays with a film can fail on stays without
 #   one, and check that claim with a paired bootstrap.
@@ -234,6 +237,186 @@ for task in task_list:
     plt.show()
 
 # %% [markdown]
+# ### Films missing for a reason: removed by acuity
+# The random sweep asks what a model does when a film is missing for no reason. In an
+# ICU films are missing for a reason: sicker patients get more of them (a film after
+# every intubation and line, for hypoxia, for shock), stable patients often none. In
+# the MedFuse cohorts of MIMIC about a quarter of ICU stays have an AP film in the
+# window (MedFuse's MIMIC-IV cohort paired 4,885 of 18,845 stays, about 26 %;
+# `data_cards/linked_cohort_synthetic.md`), against 71 % of the synthetic
+# mortality stays of the default data (`data_cards/synthetic_demo.md`, "Pairing rate";
+# the cell prints this run's share). So the same
+# predictions are swept again, with the films removed first from the least sick stays:
+#
+# 1. *Acuity*, scored from the EHR window the model reads (the first 48 h for
+#    mortality, up to the film for radiology): one point per criterion met at least
+#    once: heart rate > 110/min, mean BP < 65 mmHg, respiratory rate > 25/min, SpO2 <
+#    90 %, FiO2 > 0.5, GCS total <= 8, pH < 7.30, verbal GCS "No Response-ETT"
+#    (`ACUITY_CRITERIA`, `acuity_score`). Why this proxy: it uses only charted bedside
+#    signals of the kind that prompt a film, it needs no model (ordering by a model's
+#    risk would tie the order to the thing being evaluated), and it sees no outcome.
+#    It is crude: no labs beyond pH, no drugs, no validated weights (SOFA or APACHE need
+#    what the 17 channels lack).
+# 2. The paired stays with the lowest score lose their film first, ties in the seeded
+#    random order, nested as before (`sweep_predictions(..., order_by=acuity)`), reusing
+#    the predictions with and without films collected above: nothing is re-run. Only the
+#    fusion model chosen on validation (trained on the partial cohort where there is one)
+#    is swept this way, to keep the notebook fast.
+# 3. The dotted line marks the fraction at which the test set is left with MIMIC's
+#    pairing rate; both orders are also scored there.
+#
+# The two orders agree at 0 % and 100 % (every film kept, every film gone) and differ
+# in between. A random sweep moves films away from sick stays as often as from well
+# ones; a model trained on the partial cohort has seen which stays tend to lack a film,
+# and random removal shows it stays that do not look like that. Neither curve is a
+# property of the model alone: a sweep measures a model under an assumed reason for
+# missingness.
+
+# %%
+import numpy as np
+from medmod_lib.evaluation import acuity_score, claims, drop_mask, read_window_events
+from medmod_lib.evaluation.predict import stay_clusters
+from medmod_lib.evaluation.strata import ACUITY_CRITERIA
+from medmod_lib.metrics import compare_models
+
+MIMIC_PAIRING = 4885 / 18845  # MedFuse's MIMIC-IV cohort, data_cards/linked_cohort_synthetic.md
+acuity_channels = list(dict.fromkeys(c for c, *_ in ACUITY_CRITERIA))
+acuity = {}
+for (task, test_set), data in cohorts.items():
+    samples = data.test.samples.reset_index(drop=True)
+    events = read_window_events(ehr, samples, acuity_channels)
+    acuity[task, test_set] = acuity_score(events, len(samples))
+    film = samples["paired"].to_numpy(bool)
+    if test_set == "partial" and film.any() and (~film).any():
+        score = acuity[task, test_set]
+        print(
+            f"{task.value}/{test_set} test set: {film.sum()} of {len(film)} stays "
+            f"({film.mean():.0%}) have a film; mean acuity {score[film].mean():.2f} with a "
+            f"film, {score[~film].mean():.2f} without"
+        )
+
+by_order, at_mimic = [], []
+for task in task_list:
+    trained_on = "partial" if "partial" in modes[task] else "paired"
+    named = {
+        m: trained[task, trained_on, m]
+        for m in models
+        if m != "ehr_only" and (task, trained_on, m) in trained
+    }
+    if not named:
+        continue
+    name = claims.best_on_validation(named, list(named)).method
+    for test_set in modes[task]:
+        preds = predictions[task, trained_on, name, test_set]
+        keys = acuity[task, test_set]
+        if not np.array_equal(preds.stay_id, cohorts[task, test_set].test.samples["stay_id"]):
+            raise ValueError("predictions and test samples are not in the same order")
+        n, n_paired = len(preds), int(preds.paired.sum())
+        f_mimic = round(float(np.clip(1 - MIMIC_PAIRING * n / max(n_paired, 1), 0, 1)), 3)
+        kw = dict(
+            task=task,
+            seed=ctx.seed,
+            metric=MONITOR[task],
+            model=name,
+            test_set=test_set,
+            label_names=cohorts[task, test_set].label_columns
+            if MONITOR[task] == "auroc_macro"
+            else None,
+            n_boot=bootstrap,
+            bootstrap_seed=0,
+        )
+        grid = sorted({*fractions, f_mimic})
+        random_rows = sweep[
+            (sweep["task"] == task.value)
+            & (sweep["trained_on"] == trained_on)
+            & (sweep["model"] == name)
+            & (sweep["test_set"] == test_set)
+        ].drop(columns=["task", "trained_on"])
+        if f_mimic not in set(random_rows["fraction"]):
+            random_rows = pd.concat(
+                [random_rows, sweep_predictions(preds, fractions=[f_mimic], **kw)]
+            )
+        ordered = sweep_predictions(preds, fractions=grid, order_by=keys, **kw)
+        for order, part in (("at random", random_rows), ("least sick first", ordered)):
+            by_order.append(part.assign(task=task.value, trained_on=trained_on, order=order))
+        # the two orders at MIMIC's pairing rate, on the same stays: a paired bootstrap
+        mixed = {}
+        for order, order_by in (("least sick first", keys), ("at random", None)):
+            keep = drop_mask(preds.paired, f_mimic, ctx.seed, order_by)
+            sel = keep.reshape(-1, *([1] * (preds.scores.ndim - 1)))
+            mixed[order] = np.where(sel, preds.scores, preds.scores_without_images)
+        d = compare_models(
+            preds.y_true,
+            mixed["least sick first"],
+            mixed["at random"],
+            metric=MONITOR[task],
+            n_boot=bootstrap,
+            seed=0,
+            clusters=stay_clusters(preds.stay_id),
+        )
+        at_mimic.append(
+            {
+                "task": task.value,
+                "model": name,
+                "trained_on": trained_on,
+                "test_set": test_set,
+                "fraction": f_mimic,
+                "with_film": (n_paired - round(f_mimic * n_paired)) / n,
+                "least_sick_first": d.value_a,
+                "at_random": d.value_b,
+                "diff": d.diff,
+                "ci_low": d.ci_low,
+                "ci_high": d.ci_high,
+            }
+        )
+by_order = pd.concat(by_order, ignore_index=True) if by_order else pd.DataFrame()
+at_mimic = pd.DataFrame(at_mimic)
+
+# %%
+for task in task_list:
+    part = by_order[by_order["task"] == task.value] if len(by_order) else by_order
+    if part.empty:
+        print(f"{task.value}: no fusion model in `models`, no acuity sweep")
+        continue
+    sets = list(dict.fromkeys(part["test_set"]))
+    fig, axes = plt.subplots(
+        1, len(sets), figsize=(5.5 * len(sets), 4.2), sharey=True, squeeze=False
+    )
+    for ax, test_set in zip(axes[0], sets, strict=True):
+        plot_sweep(part[part["test_set"] == test_set], ax=ax, style="order")
+        mark = at_mimic[(at_mimic["task"] == task.value) & (at_mimic["test_set"] == test_set)]
+        for r in mark.itertuples():
+            ax.axvline(r.fraction, color="grey", ls=":", lw=1.2)
+            ax.annotate(
+                f"MIMIC's rate: {r.with_film:.0%} with a film",
+                (r.fraction, 0.02),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                fontsize=8,
+                color="dimgrey",
+                ha="right",
+                va="bottom",
+            )
+        ax.set_title(f"{test_set} test set ({part['trained_on'].iloc[0]}-trained)")
+    fig.suptitle(f"{task.value}: films removed at random or from the least sick stays first")
+    fig.tight_layout()
+    plt.show()
+for r in at_mimic.itertuples():
+    verdict = (
+        "acuity-ordered removal scores higher"
+        if r.ci_low > 0
+        else "acuity-ordered removal scores lower"
+        if r.ci_high < 0
+        else "the two orders are not resolved apart"
+    )
+    print(
+        f"- {r.task}, {r.model} ({r.trained_on}-trained), {r.test_set} test set, "
+        f"{r.fraction:.0%} of films removed ({r.with_film:.0%} of stays keep one, MIMIC's "
+        f"rate): least sick first {r.least_sick_first:.3f}, at random {r.at_random:.3f}, "
+        f"difference {r.diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]: {verdict}."
+    )
+
+# %% [markdown]
 # ## 4. Paired against partial test sets
 # The paired test set holds only stays with an image; the partial one adds the
 # stays without any, where every model can use only the EHR. The table gives each
@@ -384,6 +567,13 @@ for task, share in declines.groupby(fusion["task"], sort=False).mean().items():
     print(f"- {task}: {share:.0%} of the fusion curves decline as images are removed.")
 always = fusion.groupby("model", sort=False)["graceful"].agg(lambda g: bool(g.fillna(False).all()))
 print(f"- Graceful on every task, cohort and test set: {list(always[always].index) or 'none'}.")
+for r in at_mimic.itertuples():
+    print(
+        f"- {r.task}, {r.model}, {r.test_set} test set at MIMIC's pairing rate ({r.with_film:.0%} "
+        f"with a film): films removed least sick first minus at random {r.diff:+.3f} "
+        f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}] "
+        + ("(resolved)." if r.ci_low > 0 or r.ci_high < 0 else "(not resolved).")
+    )
 
 # %% [markdown]
 # ## Exercises
@@ -461,7 +651,10 @@ for r in partial_claims.itertuples():
 # so without films the fusion model drops towards the EHR-only level. Mortality
 # should fall less: a large part of its signal (neuro, metabolic, the deterioration
 # before death) is in the EHR, which stays, and with few test deaths the fall may
-# not be resolved. The cell prints each curve's drop and the *films help* verdicts.
+# not be resolved. The drop from 0 % to 100 % does not depend on the order in which
+# films are removed (random or least sick first, section 3): at both ends every order
+# gives the same predictions; the order shapes only the path between. The cell prints
+# each curve's drop and the *films help* verdicts.
 #
 # </details>
 
