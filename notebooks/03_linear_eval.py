@@ -10,7 +10,9 @@
 # writes one tidy results table with bootstrap 95% confidence intervals, ROC and PR
 # curves, the calibration and operating points of the mortality models, a paired
 # bootstrap of fusion against the X-ray-only model, the checks of the synthetic data
-# card, and metrics by sex, age and race.
+# card, metrics by sex, age and race (a table and a forest plot), the mortality model's
+# most confident errors, and a check for the intubation shortcut that both modalities
+# carry.
 
 # %% [markdown]
 # **Learning objectives.** After this notebook you can:
@@ -23,7 +25,9 @@
 # - compare two models with a paired bootstrap of their difference on the same test
 #   stays, and turn it into a verdict (held, reversed, not resolved);
 # - check a run against the planted structure of the synthetic data;
-# - read per-group metrics, and say why small groups get no number.
+# - read per-group metrics and their forest plot (why small groups get wide intervals
+#   or no number), read a model's most confident errors, and test for a shortcut by
+#   scoring the model within strata of it.
 #
 # **Prerequisites.** `02_pretraining` (the checkpoint it leaves in `output_dir`, and
 # linear probes); `01_linking` (paired cohorts); AUROC, AUPRC and the Brier score;
@@ -611,6 +615,289 @@ print(f"{task.value}, {best.name} (best validation score among fusion models)")
 print(by_group.round(3).to_string(index=False))
 
 # %% [markdown]
+# The same table as a forest plot: one row per group, its point the metric, its bar
+# the 95% bootstrap interval, its label the group size (and the positives, deaths for
+# mortality); the dashed line is the metric on all test samples. Read the widths
+# before the points:
+# - the width is set by the group's size, for an AUROC mostly by its rarer class (the
+#   deaths): a small group gets a wide bar, and its point can land far from the line
+#   by chance alone;
+# - a bar that covers the dashed line is *no evidence of a gap*: the data are
+#   compatible with that group being served as well as everyone. Nor is it evidence
+#   of *no* gap when the bar is wide: a wide bar covers large gaps too;
+# - evidence of a gap would be the interval of the *difference* between the group and
+#   the rest of the test set (a bootstrap of the difference, as section 9 does for two
+#   models) lying away from 0, for a group named before looking, and the gap holding on
+#   another seed or data set. With many bars on one plot, about one 95% interval in
+#   twenty misses the true value by chance, so one bar off the line among many is
+#   expected even when no group is served worse.
+#
+# Groups without a value keep their row and say why.
+
+# %%
+from medmod_lib.evaluation import forest_frame, plot_subgroup_forest
+
+shown_metric = by_group["metric"].iloc[0]  # AUROC for mortality, macro AUROC for radiology
+positives = "deaths" if task == mortality else "positive labels"
+ax = plot_subgroup_forest(by_group, metric=shown_metric, positive_name=positives)
+ax.set_title(f"{task.value}, {best.name}: test {shown_metric} by group")
+plt.show()
+forest = forest_frame(by_group, metric=shown_metric, positive_name=positives)
+overall = forest.iloc[0]
+in_groups = forest[(forest["attribute"] != "all") & forest["value"].notna()]
+print(
+    f"overall {shown_metric} {overall['value']:.3f} [{overall['ci_low']:.3f}, "
+    f"{overall['ci_high']:.3f}] on {overall['n']} test samples"
+)
+if in_groups.empty:
+    print("no group is large enough, and has both classes, for a value on this test set")
+else:
+    wide, narrow = (
+        in_groups.loc[in_groups["width"].idxmax()],
+        in_groups.loc[in_groups["width"].idxmin()],
+    )
+    print(
+        f"widest interval {wide['width']:.3f}: {wide['label']}; narrowest "
+        f"{narrow['width']:.3f}: {narrow['label']}"
+    )
+    if narrow["width"] == 0:
+        print(
+            "an interval of width 0 means every resample of that group gave the same value "
+            "(e.g. a perfect separation of a few stays): the bootstrap's limit on a small "
+            "group, not certainty"
+        )
+    off = in_groups[in_groups["covers_overall"].eq(False)]
+    print(
+        f"{len(in_groups) - len(off)} of {len(in_groups)} scored groups' intervals cover the "
+        "overall value (no evidence of a gap there)"
+        + (
+            "; away from it: " + "; ".join(off["label"]) + " (a hypothesis to test on the "
+            "difference to the rest, with the number of groups looked at in mind)"
+            if len(off)
+            else "."
+        )
+    )
+unscored = forest[forest["value"].isna()]
+if len(unscored):
+    print(
+        "no value: "
+        + "; ".join(f"{r.label} ({r.flag.replace('_', ' ')})" for r in unscored.itertuples())
+    )
+
+# %% [markdown]
+# ## 12. The most confident errors
+# A metric says how often the model is wrong; its worst errors say how. Take the
+# mortality model chosen on validation (the fusion model of section 10's claims) and
+# find the test stays where it was most confidently wrong: the survivors it scored
+# highest (false alarms at all but the strictest thresholds) and the deaths it scored
+# lowest (missed at all but the most lenient ones). The method:
+# sort the survivors by score from the top and the deaths from the bottom, and take the
+# first few of each (`most_confident_errors`); then look at the film the model saw and
+# the stay's vital signs over the whole stay, film times marked.
+#
+# What to look for, case by case:
+# - *a survivor scored high*: is the film busy (the tube, lines, opacities), the
+#   verbal GCS charted "No Response-ETT", the vital signs deranged in the first 48 h?
+#   Then the model read a sick patient who survived, an error no model of these inputs
+#   can avoid. A calm film and calm vital signs would point at something else the model
+#   keys on.
+# - *a death scored low*: did the patient die after leaving the unit (the timeline ends
+#   at ICU discharge; `in_unit_death` below says which)? Were the first 48 h quiet, the
+#   deterioration later? Then the information was not in the input window. A death with
+#   a deranged window and a busy film that still scored low is a miss of the model.
+# - in both: the shortcut of section 13. Does intubation (tube on the film, "No
+#   Response-ETT" in the window) go with the high scores and its absence with the low ones?
+#
+# The table gives, per stay, what a cell can check: the score and the share of test stays
+# scored lower, the length of stay, death in the unit, an intubated verbal GCS in the
+# 48-h window, and the film's Support Devices label. These are individual stays:
+# patient-level data on a real data root.
+
+# %% tags=["patient-level"]
+from medmod_lib import cxr
+from medmod_lib.evaluation import intubated, most_confident_errors, read_window_events
+from medmod_lib.evaluation.strata import VERBAL
+from medmod_lib.synthetic.writer import read_manifest
+
+chexpert = cxr.read_study_labels(ctx.data_root)  # raw study labels: 1 / 0 / -1 / NaN
+errors = pd.DataFrame()
+if mortality in results:
+    found = results[mortality]
+    chosen = (
+        claims.best_on_validation(found, FUSION).name
+        if any(n in found for n in FUSION)
+        else "ehr_only/supervised/ehr"
+    )
+    mort_test = datasets[mortality].test.samples.reset_index(drop=True)
+    ett = intubated(read_window_events(ehr, mort_test, [VERBAL]), len(mort_test))
+    preds = found[chosen].predictions
+    errors = most_confident_errors(
+        preds.y_true[:, 0], preds.scores[:, 0], k=3, stay_id=preds.stay_id
+    )
+    facts = mort_test.assign(ett_in_window=ett).set_index("stay_id")
+    stays = ehr.stays.set_index("stay_id")
+    errors = errors.assign(
+        los_days=errors["stay_id"].map(stays["los"]).round(1),
+        in_unit_death=errors["stay_id"].map(stays["mortality_inunit"]),
+        ett_in_window=errors["stay_id"].map(facts["ett_in_window"]),
+        support_devices=errors["stay_id"]
+        .map(facts["study_id"])
+        .map(chexpert.set_index("study_id")["Support Devices"]),
+    )
+    print(f"{chosen}: the most confident errors on {len(mort_test)} paired test stays")
+    print(errors.drop(columns=["row", "y_true"]).round(3).to_string(index=False))
+else:
+    print("add in-hospital-mortality to `tasks` for the most confident errors")
+
+# %% [markdown]
+# The film each of these stays was scored with (the latest AP film of the first 48 h),
+# with its study's CheXpert findings, then each stay's timeline.
+
+# %% tags=["patient-level"]
+if not errors.empty:
+    films = errors[["kind", "rank", "stay_id", "score"]].merge(
+        mort_test[["stay_id", "dicom_id", "study_id"]], on="stay_id", how="left"
+    )
+    short = {"survivor scored high": "survivor", "death scored low": "death"}
+    fig = viz.show_films_with_findings(
+        cache,
+        films,
+        chexpert,
+        synthetic=read_manifest(ctx.data_root) is not None,
+        titles=[
+            f"{short.get(r.kind, r.kind)} #{r.rank}: {r.score:.2f}" for r in films.itertuples()
+        ],
+        ncols=3,
+        panel_size=2.0,
+    )
+    plt.show()
+    for r in errors.itertuples():
+        print(f"{r.kind} #{r.rank}: stay {r.stay_id}, score {r.score:.3f}")
+        viz.plot_stay_timeline(
+            ehr, r.stay_id, images=linked.images, cache=cache, views=("AP",), max_images=3
+        )
+        plt.show()
+
+# %% [markdown]
+# ## 13. A shortcut in both modalities: intubation
+# The synthetic data plants intubation in both modalities, as real ICUs have it: a
+# ventilated stay charts its verbal GCS as "No Response-ETT" (the patient cannot speak
+# past the tube) and every ICU film of the stay shows the endotracheal tube (CheXpert
+# "Support Devices"). Ventilation follows the shared, lung and neuro state that also
+# drive death, so intubated stays are planted to die more often (the cell prints each
+# stratum's death rate on this test set). Where they do, a model can earn AUROC by
+# ranking intubated stays above the others: a *shortcut*. It is real information
+# (intubation marks severity), but a model that ranks mostly by it tells the bedside
+# nothing it does not see, and it breaks where intubation practice differs.
+#
+# How to detect it without training anything, on the predictions of section 5:
+# 1. Flag each test stay as intubated when its verbal GCS is charted "No Response-ETT"
+#    within the task window (the first 48 h, the hours the model reads;
+#    `read_window_events` and `intubated`), and cross-check with the film's Support
+#    Devices label.
+# 2. Give each stratum's size and outcome rate (Wilson 95% interval): a large difference
+#    in death rate is what makes the shortcut pay.
+# 3. Score each model's AUROC overall, within each stratum, and *pooled within strata*:
+#    only pairs of a death and a survivor from the same stratum count
+#    (`stratified_auroc`, a stratified Mann-Whitney statistic). Also score the stratum
+#    alone (every stay gets its stratum's death rate), the AUROC the shortcut gives by
+#    itself, and the overall minus the pooled AUROC with a paired bootstrap interval on
+#    the same resamples.
+#
+# Reading it: a model whose pooled within-strata AUROC stays near its overall AUROC
+# ranks deaths above survivors also among stays with the same intubation status, i.e.
+# by more than the tube. One whose within-strata AUROC falls towards 0.5 while the
+# stratum alone gives most of its overall AUROC ranks mostly by the shortcut. A drop
+# whose interval lies above 0 says that part of the overall AUROC comes from ranking
+# the strata.
+
+# %%
+from medmod_lib.evaluation import stratified_auroc
+from medmod_lib.evaluation.strata import ALONE, DROP, WITHIN
+
+shortcut = pd.DataFrame()
+if mortality in results:
+    devices_on_film = mort_test["study_id"].map(chexpert.set_index("study_id")["Support Devices"])
+    print("intubated verbal GCS in the 48-h window (rows) vs the film's Support Devices (columns):")
+    print(
+        pd.crosstab(
+            pd.Series(np.where(ett, "ETT charted", "not charted"), name="EHR"),
+            devices_on_film.map({1.0: "1 positive", 0.0: "0 negative", -1.0: "-1 uncertain"})
+            .fillna("blank")
+            .rename("film"),
+        ).to_string()
+    )
+    status = pd.Series(np.where(ett, "intubated", "not intubated"), index=mort_test["stay_id"])
+    checked = [
+        n
+        for n in (probe_name, "ehr_only/supervised/ehr", "cxr_only/supervised/cxr", chosen)
+        if n in found
+    ]
+    parts = []
+    for n in dict.fromkeys(checked):
+        p = found[n].predictions
+        parts.append(
+            stratified_auroc(
+                p.y_true[:, 0],
+                p.scores[:, 0],
+                status.reindex(p.stay_id).to_numpy(),
+                min_size=10 if ctx.smoke else 25,
+                n_boot=bootstrap,
+                seed=0,
+            ).assign(model=n)
+        )
+    shortcut = pd.concat(parts, ignore_index=True)
+    first = shortcut[shortcut["model"] == checked[0]]
+    rates = first[first["stratum"].isin(["all", "intubated", "not intubated"])]
+    print("\ndeath rate per stratum (Wilson 95% interval):")
+    for r in rates.itertuples():
+        rate = f"{r.rate:.3f} [{r.rate_low:.3f}, {r.rate_high:.3f}]" if r.n else "no stays"
+        print(f"  {r.stratum:14s} {r.n:4d} stays, {r.n_positive:4.0f} deaths, rate {rate}")
+    shortcut["auroc [95% CI]"] = [
+        f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if np.isfinite(v) else f"- ({flag.replace('_', ' ')})"
+        for v, lo, hi, flag in zip(
+            shortcut["auroc"],
+            shortcut["ci_low"],
+            shortcut["ci_high"],
+            shortcut["flag"],
+            strict=True,
+        )
+    ]
+    print("\nAUROC overall, within each stratum, pooled within strata, and of the stratum alone:")
+    print(
+        shortcut.pivot_table(
+            index="model", columns="stratum", values="auroc [95% CI]", aggfunc="first", sort=False
+        ).to_string()
+    )
+else:
+    print("add in-hospital-mortality to `tasks` for the shortcut check")
+
+# %% [markdown]
+# What this run says, model by model (computed from the table above):
+
+# %%
+for n, part in shortcut.groupby("model", sort=False) if len(shortcut) else []:
+    row = part.set_index("stratum")
+    o, w, a, d = (row.loc[k] for k in ("all", WITHIN, ALONE, DROP))
+    if not np.isfinite(w["auroc"]):
+        print(f"- {n}: no stratum has both deaths and survivors; the check cannot run here.")
+        continue
+    verdict = (
+        "part of its AUROC comes from ranking intubated stays above the others"
+        if d["ci_low"] > 0
+        else "within strata it ranks better than overall"
+        if d["ci_high"] < 0
+        else "the drop is not resolved on this test set: no evidence that it ranks mostly by "
+        "intubation"
+    )
+    print(
+        f"- {n}: overall {o['auroc']:.3f}, pooled within strata {w['auroc']:.3f} "
+        f"[{w['ci_low']:.3f}, {w['ci_high']:.3f}], drop {d['auroc']:+.3f} "
+        f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]: {verdict}; the stratum alone scores "
+        f"{a['auroc']:.3f}."
+    )
+
+# %% [markdown]
 # ## Takeaways
 # The numbers below are computed from this run (they change with the data, the seed
 # and the settings). On the synthetic data the data card's planted structure is the
@@ -668,6 +955,23 @@ if not calibration.empty:
             f"test patients, sensitivity {r.sensitivity:.0%}, specificity {r.specificity:.0%}, "
             + (f"PPV {r.ppv:.0%}." if r.tp + r.fp else "no alert.")
         )
+if len(forest) > 1:
+    n_scored = int(forest["covers_overall"].notna().sum())
+    n_cover = int(forest["covers_overall"].eq(True).sum())
+    print(
+        f"- {task_list[0].value} by group (section 11): {n_cover} of {n_scored} scored groups' "
+        f"intervals cover the overall {shown_metric}; "
+        f"{int(forest['value'].isna().sum())} group(s) too small or one-class for a value."
+    )
+for n, part in shortcut.groupby("model", sort=False) if len(shortcut) else []:
+    row = part.set_index("stratum")
+    if np.isfinite(row.loc[DROP, "auroc"]):
+        print(
+            f"- {n}: AUROC {row.loc['all', 'auroc']:.3f} overall, "
+            f"{row.loc[WITHIN, 'auroc']:.3f} within intubation strata (drop "
+            f"{row.loc[DROP, 'auroc']:+.3f} [{row.loc[DROP, 'ci_low']:+.3f}, "
+            f"{row.loc[DROP, 'ci_high']:+.3f}]; section 13)."
+        )
 print(
     "- X-ray-only models are scored on paired samples only; every comparison above uses "
     "identical test stays."
@@ -676,7 +980,7 @@ print(
 # %% [markdown]
 # ## Exercises
 # Predict first, then open the answer; the answer cells read this run's objects
-# (`rows`, `results`, `datasets`, `verdicts`, `by_group`) and train nothing.
+# (`rows`, `results`, `datasets`, `verdicts`, `by_group`, `shortcut`) and train nothing.
 
 # %% [markdown]
 # ### Exercise 1: Predict the ranking before you run
@@ -813,3 +1117,63 @@ scored = by_group.dropna(subset=["value"]).assign(width=lambda f: f["ci_high"] -
 print("interval widths of the scored rows:")
 width_cols = ["attribute", "group", "n", "metric", "value", "width"]
 print(scored[width_cols].round(3).to_string(index=False))
+
+# %% [markdown]
+# ### Exercise 4: Which model leans on the tube?
+# Section 13 stratified the test stays by the verbal GCS charted in the EHR. The film
+# carries the same shortcut: the tube makes its study's Support Devices label positive.
+# Before running the cell, predict for the X-ray-only and the EHR-only models which
+# loses more AUROC within strata, and whether stratifying by the film's Support Devices
+# label instead of the EHR flag changes the picture. Then compare both stratifications.
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# Each model can read intubation in its own modality (the tube on the film, "No
+# Response-ETT" in the verbal GCS), so either can rank by it; what differs is what else
+# it sees. The X-ray-only model sees the lung and cardiac state beside the tube, the
+# EHR-only model the neuro and metabolic state, the vital signs and the deterioration
+# before death: the model with more information besides the tube should keep more of
+# its AUROC within strata. The two flags agree on most stays but not all (the EHR
+# charts "No Response-ETT" for most, not all, verbal GCS entries of a ventilated stay;
+# Support Devices also marks lines and leads without a tube, and labels are noisy), so
+# the two stratifications give similar but not equal numbers. Read the drop's interval,
+# not the point: on a few hundred stays a drop of a few hundredths is within noise. The
+# cell prints both stratifications side by side.
+#
+# </details>
+
+# %% tags=["exercise-answer"]
+if len(shortcut):
+    film_status = pd.Series(
+        np.where(devices_on_film.to_numpy() == 1, "tube on film", "no tube on film"),
+        index=mort_test["stay_id"],
+    )
+    side = []
+    for n in [m for m in ("ehr_only/supervised/ehr", "cxr_only/supervised/cxr") if m in found]:
+        p = found[n].predictions
+        by_film = stratified_auroc(
+            p.y_true[:, 0],
+            p.scores[:, 0],
+            film_status.reindex(p.stay_id).to_numpy(),
+            min_size=10 if ctx.smoke else 25,
+            n_boot=bootstrap,
+            seed=0,
+        ).set_index("stratum")
+        by_ehr = shortcut[shortcut["model"] == n].set_index("stratum")
+        for source, frame in (("EHR: verbal GCS", by_ehr), ("film: Support Devices", by_film)):
+            side.append(
+                {
+                    "model": n,
+                    "strata from": source,
+                    "overall": frame.loc["all", "auroc"],
+                    "within": frame.loc[WITHIN, "auroc"],
+                    "drop": frame.loc[DROP, "auroc"],
+                    "drop_low": frame.loc[DROP, "ci_low"],
+                    "drop_high": frame.loc[DROP, "ci_high"],
+                    "stratum alone": frame.loc[ALONE, "auroc"],
+                }
+            )
+    print(pd.DataFrame(side).round(3).to_string(index=False))
+else:
+    print("add in-hospital-mortality to `tasks` for this exercise")
