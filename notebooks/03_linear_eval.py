@@ -509,6 +509,18 @@ else:
     print("add in-hospital-mortality to `tasks` for calibration and operating points")
 
 # %% [markdown]
+# Move the threshold yourself: the slider marks each model's point on its ROC curve,
+# shades the alerted scores (dotted: the 80%-sensitivity threshold) and tabulates
+# sensitivity, specificity, PPV and alerts per 100 there. It needs a live Jupyter
+# session; the table above is the executed report's copy at two thresholds.
+
+# %%
+if mortality in results:
+    from IPython.display import display
+
+    display(viz.threshold_explorer(on_test, default=0.5, marks=alert_at))
+
+# %% [markdown]
 # ## 9. Does fusion beat the X-ray alone, and the EHR alone?
 # Two intervals that overlap can still hide a consistent difference: the paired
 # bootstrap scores both models on the same resamples of the same test stays, so its
