@@ -727,7 +727,7 @@ if len(unscored):
 
 # %% tags=["patient-level"]
 from medmod_lib import cxr
-from medmod_lib.evaluation import intubated, most_confident_errors, read_window_events
+from medmod_lib.evaluation import intubated, most_confident_errors, read_stay_events
 from medmod_lib.evaluation.strata import VERBAL
 from medmod_lib.synthetic.writer import read_manifest
 
@@ -741,7 +741,7 @@ if mortality in results:
         else "ehr_only/supervised/ehr"
     )
     mort_test = datasets[mortality].test.samples.reset_index(drop=True)
-    ett = intubated(read_window_events(ehr, mort_test, [VERBAL]), len(mort_test))
+    ett = intubated(read_stay_events(ehr, mort_test, [VERBAL]), mort_test)
     preds = found[chosen].predictions
     errors = most_confident_errors(
         preds.y_true[:, 0], preds.scores[:, 0], k=3, stay_id=preds.stay_id
@@ -805,7 +805,7 @@ if not errors.empty:
 # How to detect it without training anything, on the predictions of section 5:
 # 1. Flag each test stay as intubated when its verbal GCS is charted "No Response-ETT"
 #    within the task window (the first 48 h, the hours the model reads;
-#    `read_window_events` and `intubated`), and cross-check with the film's Support
+#    `read_stay_events` and `intubated`), and cross-check with the film's Support
 #    Devices label.
 # 2. Give each stratum's size and outcome rate (Wilson 95% interval): a large difference
 #    in death rate is what makes the shortcut pay.

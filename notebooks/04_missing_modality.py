@@ -274,7 +274,7 @@ for task in task_list:
 
 # %%
 import numpy as np
-from medmod_lib.evaluation import acuity_score, claims, drop_mask, read_window_events
+from medmod_lib.evaluation import acuity_score, claims, drop_mask, read_stay_events
 from medmod_lib.evaluation.predict import stay_clusters
 from medmod_lib.evaluation.strata import ACUITY_CRITERIA
 from medmod_lib.metrics import compare_models
@@ -284,8 +284,8 @@ acuity_channels = list(dict.fromkeys(c for c, *_ in ACUITY_CRITERIA))
 acuity = {}
 for (task, test_set), data in cohorts.items():
     samples = data.test.samples.reset_index(drop=True)
-    events = read_window_events(ehr, samples, acuity_channels)
-    acuity[task, test_set] = acuity_score(events, len(samples))
+    events = read_stay_events(ehr, samples, acuity_channels)
+    acuity[task, test_set] = acuity_score(events, samples)
     film = samples["paired"].to_numpy(bool)
     if test_set == "partial" and film.any() and (~film).any():
         score = acuity[task, test_set]

@@ -36,9 +36,8 @@ from .strata import (
     ACUITY_CRITERIA,
     acuity_score,
     intubated,
-    read_window_events,
+    read_stay_events,
     stratified_auroc,
-    window_events,
 )
 from .subgroups import (
     AGE_BINS,
@@ -66,9 +65,8 @@ __all__ = [
     "intubated",
     "most_confident_errors",
     "plot_subgroup_forest",
-    "read_window_events",
+    "read_stay_events",
     "stratified_auroc",
-    "window_events",
     "DEFAULT_BASELINES",
     "degradation",
     "ehr_first",

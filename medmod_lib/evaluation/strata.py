@@ -71,86 +71,93 @@ def _column(x: Any) -> np.ndarray:
     return a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a
 
 
-def read_window_events(ehr: Any, samples: pd.DataFrame, channels: Sequence[str]) -> pd.DataFrame:
-    """The charted values of ``channels`` inside each sample's input window.
+def read_stay_events(ehr: Any, samples: pd.DataFrame, channels: Sequence[str]) -> pd.DataFrame:
+    """The charted values of ``channels`` over the samples' stays.
 
-    Reads only the samples' stays from ``timeseries.parquet`` of a processed EHR folder.
+    Reads only those stays' rows (and columns) of ``timeseries.parquet`` of a processed
+    EHR folder; :func:`intubated` and :func:`acuity_score` then cut each sample's window.
 
     Args:
         ehr: a :class:`~medmod_lib.ehr.processed.ProcessedEHR` (anything with ``root``).
-        samples: one row per sample with ``stay_id`` and ``period_length`` (hours).
+        samples: one row per sample with ``stay_id``.
         channels: channel names of the timeseries (e.g. :data:`VERBAL`).
 
     Returns:
-        ``sample`` (the row position in ``samples``), ``Hours`` and the channels as
-        strings ("" = not charted), one row per charted time inside a window.
+        ``stay_id``, ``Hours`` and the channels as strings ("" = not charted).
     """
     ids = [int(i) for i in pd.unique(samples["stay_id"])]
-    frame = pd.read_parquet(
+    return pd.read_parquet(
         ehr.root / "timeseries.parquet",
         columns=["stay_id", "Hours", *channels],
         filters=[("stay_id", "in", ids)] if ids else None,
     )
-    return window_events(frame, samples)
 
 
-def window_events(events: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
-    """Keep the rows of ``events`` (``stay_id, Hours, ...``) inside each sample's window.
+def first_met(events: pd.DataFrame, met: Any) -> pd.Series:
+    """Per stay, the first hour (from ICU admission on) at which ``met`` holds.
 
     Args:
-        events: timeseries rows of the stays.
-        samples: ``stay_id`` and ``period_length`` per sample.
+        events: ``stay_id`` and ``Hours`` per charted time.
+        met: bool per row of ``events`` (NaN counts as False).
 
     Returns:
-        The kept rows with ``sample`` (row position in ``samples``) first, no ``stay_id``.
+        Hours indexed by ``stay_id``; stays where it never holds are absent.
     """
-    left = pd.DataFrame(
-        {
-            "sample": np.arange(len(samples)),
-            "stay_id": samples["stay_id"].to_numpy(np.int64),
-            "end": samples["period_length"].to_numpy(float),
-        }
-    )
-    merged = left.merge(events, on="stay_id", how="inner")
-    hours = merged["Hours"].astype(float)
-    inside = (hours >= -1e-6) & (hours <= merged["end"] + 1e-6)
-    return merged[inside].drop(columns=["stay_id", "end"]).reset_index(drop=True)
+    hit = pd.Series(met, index=events.index).fillna(False).to_numpy(bool)
+    hours = events["Hours"].astype(float)
+    keep = hit & (hours >= -1e-6).to_numpy(bool)
+    return hours[keep].groupby(events["stay_id"][keep]).min()
 
 
-def intubated(events: pd.DataFrame, n: int) -> np.ndarray:
+def in_window(samples: pd.DataFrame, first: pd.Series) -> np.ndarray:
+    """(n,) bool: the stay's first hour in ``first`` falls inside the sample's window.
+
+    A sample's window is ``0 <= Hours <= period_length``: what its model input holds
+    (the first 48 h for in-hospital mortality, up to the film for radiology, up to the
+    prediction time for hourly tasks).
+    """
+    t = first.reindex(samples["stay_id"].to_numpy(np.int64)).to_numpy(float)
+    end = samples["period_length"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(t, nan=np.inf) <= end + 1e-6
+
+
+def _ett(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.strip().isin(ETT_VERBAL)
+
+
+def intubated(events: pd.DataFrame, samples: pd.DataFrame) -> np.ndarray:
     """(n,) bool: the sample's window charts a verbal GCS of an intubated patient.
 
     Args:
-        events: :func:`window_events` output with the :data:`VERBAL` column.
-        n: number of samples.
+        events: :func:`read_stay_events` with the :data:`VERBAL` column.
+        samples: ``stay_id`` and ``period_length`` per sample.
     """
-    hit = events.loc[events[VERBAL].astype(str).str.strip().isin(ETT_VERBAL), "sample"]
-    out = np.zeros(n, bool)
-    out[hit.to_numpy(np.int64)] = True
-    return out
+    return in_window(samples, first_met(events, _ett(events[VERBAL])))
 
 
-def acuity_score(events: pd.DataFrame, n: int) -> np.ndarray:
+def acuity_score(events: pd.DataFrame, samples: pd.DataFrame) -> np.ndarray:
     """(n,) int: how many :data:`ACUITY_CRITERIA` the sample's window meets at least once.
 
     A sample with nothing charted scores 0. FiO2 above 1 is read as a percentage.
+    Linear in events and samples: each criterion's first hour per stay is compared
+    with each sample's window end.
 
     Args:
-        events: :func:`window_events` output with every criterion's channel.
-        n: number of samples.
+        events: :func:`read_stay_events` with every criterion's channel.
+        samples: ``stay_id`` and ``period_length`` per sample.
     """
-    score = np.zeros(n, np.int64)
+    score = np.zeros(len(samples), np.int64)
     for channel, op, threshold, _ in ACUITY_CRITERIA:
         raw = events[channel]
         if op == "ett":
-            met = raw.astype(str).str.strip().isin(ETT_VERBAL)
+            met = _ett(raw)
         else:
             v = pd.to_numeric(raw.replace("", np.nan), errors="coerce")
             if channel == "Fraction inspired oxygen":
                 v = v.where(v <= 1.0, v / 100.0)
             met = v > threshold if op == ">" else v < threshold
-        hit = np.unique(events.loc[met.fillna(False).to_numpy(bool), "sample"].to_numpy(np.int64))
-        score[hit] += 1
+        score += in_window(samples, first_met(events, met))
     return score
 
 

@@ -11,9 +11,8 @@ from medmod_lib.evaluation import (
     ACUITY_CRITERIA,
     acuity_score,
     intubated,
-    read_window_events,
+    read_stay_events,
     stratified_auroc,
-    window_events,
 )
 from medmod_lib.evaluation.strata import ALONE, DROP, STRATA_COLUMNS, VERBAL, WITHIN
 
@@ -25,7 +24,7 @@ def _events(rows):
     return frame.fillna("")
 
 
-def test_window_keeps_only_events_inside_each_samples_window() -> None:
+def test_flags_count_only_events_inside_each_samples_window() -> None:
     events = _events(
         [
             (1, -0.5, "", "", "", "", "", "", "", "No Response-ETT"),  # before ICU admission
@@ -37,15 +36,25 @@ def test_window_keeps_only_events_inside_each_samples_window() -> None:
         ]
     )
     samples = pd.DataFrame({"stay_id": [1, 2, 3, 2], "period_length": [48.0, 48.0, 48.0, 3.5]})
-    kept = window_events(events, samples)
-    assert sorted(kept["sample"].tolist()) == [0, 0, 1, 1, 3]
-    assert "stay_id" not in kept
-    assert intubated(kept, len(samples)).tolist() == [False, True, False, False]
+    assert intubated(events, samples).tolist() == [False, True, False, False]
     # stay 1: HR 120 and mean BP 60; stay 2: FiO2, GCS 7, pH 7.2, ETT; sample 3 stops at 3.5 h
-    assert acuity_score(kept, len(samples)).tolist() == [2, 4, 0, 1]
+    assert acuity_score(events, samples).tolist() == [2, 4, 0, 1]
+    longer = samples.assign(period_length=[60.0, 48.0, 48.0, 48.0])
+    assert intubated(events, longer).tolist() == [True, True, False, True]
+    assert acuity_score(events, longer).tolist() == [4, 4, 0, 4]  # SpO2 85 and ETT at 50 h count
+    assert acuity_score(events.iloc[:0], samples).tolist() == [0, 0, 0, 0]
 
 
-def test_read_window_events_reads_only_the_samples_stays(tmp_path) -> None:
+def test_hourly_samples_of_one_stay_get_their_own_windows() -> None:
+    rows = [(7, float(h), "", "", "", "", "", "", "", "") for h in range(100)]
+    rows[30] = (7, 30.0, "", "", "", "", "", "", "", "No Response-ETT")
+    events = _events(rows)
+    samples = pd.DataFrame({"stay_id": [7] * 100, "period_length": np.arange(100.0)})
+    flags = intubated(events, samples)
+    assert flags.tolist() == [h >= 30 for h in range(100)]
+
+
+def test_read_stay_events_reads_only_the_samples_stays(tmp_path) -> None:
     events = _events(
         [(1, 1.0, "130", "", "", "", "", "", "", ""), (5, 1.0, "130", "", "", "", "", "", "", "")]
     )
@@ -55,9 +64,10 @@ def test_read_window_events_reads_only_the_samples_stays(tmp_path) -> None:
         root = tmp_path
 
     samples = pd.DataFrame({"stay_id": [1], "period_length": [48.0]})
-    kept = read_window_events(EHR(), samples, CHANNELS)
-    assert kept["sample"].tolist() == [0] and kept["Heart Rate"].tolist() == ["130"]
-    assert read_window_events(EHR(), samples.iloc[:0], [VERBAL]).empty
+    read = read_stay_events(EHR(), samples, CHANNELS)
+    assert read["stay_id"].tolist() == [1] and read["Heart Rate"].tolist() == ["130"]
+    assert list(read_stay_events(EHR(), samples, [VERBAL]).columns) == ["stay_id", "Hours", VERBAL]
+    assert acuity_score(read, samples).tolist() == [1]
 
 
 def _naive_within(y, s, strata):
