@@ -173,7 +173,7 @@ for split in ("train", "val", "test"):
     table = getattr(prompts, split).table
     print(
         f"{split:5s}: {len(table):4d} pairs, {table.samples['prompt'].nunique():4d} distinct "
-        f"prompts, {table.n_variants} texts each"
+        f"prompts, {table.n_variants} text{'s' * (table.n_variants > 1)} each"
     )
 
 # %%
