@@ -12,6 +12,10 @@ it. When the data root is not the kit's synthetic default, :func:`redact_noteboo
   ``study_id`` 5xxxxxxx, 8 digits; ``dicom_id`` as ``<dicom_id>``),
 * drops every output of cells tagged ``patient-level`` (films, vitals, prompts of
   one stay),
+* drops the saved widget state (notebook metadata ``widgets``): papermill stores
+  what each widget last showed there (notebook 00's stay explorer: a stay's
+  timeline and labels, the stay ids of its dropdown), and the HTML export would
+  render it,
 * puts :data:`NOTICE` at the top.
 
 Figures that are not tagged (ROC curves, cohort flows) are kept: they show
@@ -90,6 +94,7 @@ def redact_notebook(nb: nbformat.NotebookNode, data_root: str | Path) -> int:
             for mime, value in output.get("data", {}).items():
                 if mime.startswith("text/") or mime in ("application/json",):
                     output["data"][mime] = _redact_value(value, data_root)
+    nb.metadata.pop("widgets", None)  # saved widget state: what the explorers last drew
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(NOTICE))
     return dropped
 

@@ -35,7 +35,10 @@ def test_patient_level_cells_lose_their_outputs_and_the_notice_comes_first(tmp_p
         nbformat.v4.new_output("execute_result", data={"text/html": "<td>30000123</td>"}),
     ]
     nb.cells = [film, table]
+    state = {"state": {"model-1": {"state": {"outputs": [{"data": {"image/png": "iVBOR"}}]}}}}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": state}
     assert share.redact_notebook(nb, tmp_path) == 1
+    assert "widgets" not in nb.metadata  # a widget's saved drawing of one stay
     assert nb.cells[0].cell_type == "markdown" and "Data use notice" in nb.cells[0].source
     assert nb.cells[1].outputs == []
     assert str(tmp_path) not in nb.cells[2].source
