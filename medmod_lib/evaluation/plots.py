@@ -63,11 +63,21 @@ def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None, style: str | None
         errorbar=None,
     )
     keys = ["model", style] if style else ["model"]
+    styles = list(dict.fromkeys(sweep[style])) if style else []
     for key, part in sweep.groupby(keys, sort=False):
         name = key[0] if isinstance(key, tuple) else key
         part = part.sort_values("fraction")
+        # bands of the second and later styles are hatched, so overlapping bands stay apart
+        later = bool(style) and styles.index(key[1]) > 0
         ax.fill_between(
-            part["fraction"], part["ci_low"], part["ci_high"], color=palette[name], alpha=0.2, lw=0
+            part["fraction"],
+            part["ci_low"],
+            part["ci_high"],
+            facecolor=palette[name] if not later else "none",
+            edgecolor=palette[name],
+            hatch="///" if later else None,
+            alpha=0.2 if not later else 0.35,
+            lw=0,
         )
     ax.set_xlabel("fraction of X-rays removed at test time")
     ax.set_ylabel(str(sweep["metric"].iloc[0]))

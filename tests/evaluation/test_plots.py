@@ -95,7 +95,9 @@ def test_sweep_plot_styles_a_named_column_and_rejects_an_unknown_one() -> None:
     ax = plot_sweep(pd.DataFrame(rows), style="order")
     labels = {t.get_text() for t in ax.get_legend().get_texts()}
     assert {"random", "least sick first"} <= labels
-    assert len(ax.collections) >= 2  # one band per (model, order)
+    bands = [c for c in ax.collections if c.get_hatch() is not None or c.get_alpha() == 0.2]
+    assert len(bands) >= 2  # one band per (model, order)
+    assert [c.get_hatch() for c in bands] == [None, "///"]  # the second order's band is hatched
     import pytest
 
     with pytest.raises(ValueError, match="style column"):
