@@ -237,6 +237,17 @@ for task in task_list:
     plt.show()
 
 # %% [markdown]
+# Walk along the curves yourself: choose a task and training cohort, move the share of
+# films removed, and read each model's metric there and its change from 0 % removed
+# (nothing is recomputed; the slider needs a live Jupyter session, and the figures above
+# are the executed report's copy).
+
+# %%
+from IPython.display import display
+
+display(viz.removal_explorer(sweep))
+
+# %% [markdown]
 # ### Films missing for a reason: removed by acuity
 # The random sweep asks what a model does when a film is missing for no reason. In an
 # ICU films are missing for a reason: sicker patients get more of them (a film after
