@@ -293,7 +293,8 @@ if len(shots):
 # ## 10. What the model sees: one stay's 48 x 76 input
 # A mortality model never sees the timeline above, only a grid: 48 hourly rows,
 # 59 value columns and 17 masks. Drawing which cells were measured and which were
-# filled in shows how little of that grid is observation. The stay is the one above
+# filled in shows how much of that grid is observation (the line under the figure
+# counts each kind for this stay). The stay is the one above
 # if it is in the mortality cohort (LOS of at least 48 h), else the cohort's first.
 #
 # The rule, written out: for each channel and hour, a measurement in that hour
