@@ -238,9 +238,9 @@ for t in (1.0, 0.5, 0.1, 0.07):
 # ## 5. The paired stays
 # Pretraining needs both modalities but no labels. With `train_pairs =
 # "stay_images"` every AP film taken during a training-split stay is a pair, with
-# that stay's EHR up to the film's time (never later): about 3.7 times the
+# that stay's EHR up to the film's time (never later): several times the
 # in-hospital-mortality cohort's pairs, which keep only the latest film of the
-# first 48 h. The probe is always fitted on those cohort pairs and scored on the
+# first 48 h (the cell's output gives both counts: `pretrain` and `train`). The probe is always fitted on those cohort pairs and scored on the
 # validation and test pairs, whose subjects pretraining never sees. Unpaired
 # stays are counted, not mixed in as blank images. Pretraining images get the
 # augmentations of `train_preset`; probe images the deterministic transform.
@@ -277,8 +277,8 @@ print(f"probe AUROC defined on val: {pairs.probe_scorable}")
 # %% [markdown]
 # ## 6. The baseline: a linear probe on random encoders
 # A randomly initialised LSTM already produces features a logistic regression can
-# use; pretraining is only worth it if it beats this, with the same probe, seed and
-# splits. The probe is fitted on the training pairs and scored on the held-out
+# fit (the cell prints how well); pretraining is only worth it if it beats this, with
+# the same probe, seed and splits. The probe is fitted on the training pairs and scored on the held-out
 # pairs: validation and test, each alone and pooled (the pooled score has the most
 # deaths, so it is the steadiest of the three).
 
@@ -335,10 +335,11 @@ print(f"checkpoint: {run_dir.relative_to(ctx.output_dir)}/best.pt")
 
 # %% [markdown]
 # ## 8. Loss terms and probe AUROC per epoch
-# The loss should fall from its first epoch; VICReg's three terms are shown
-# separately because they pull in different directions (the variance term rises
-# when embeddings start to collapse). The row of the selected epoch is the
-# checkpoint kept in `best.pt`.
+# A pretraining that learns lowers the loss from its first epoch (the takeaways'
+# last line says whether this run's did); VICReg's three terms are shown separately
+# because they pull in different directions (the variance term rises when embeddings
+# start to collapse). The row of the selected epoch is the checkpoint kept in
+# `best.pt`.
 
 # %%
 from medmod_lib.pretrain.linked import history_frame
@@ -355,9 +356,12 @@ print(per_epoch[shown].round(4).to_string(index=False))
 # %% [markdown]
 # ## 9. The embedding space
 # A 2-D PCA of the held-out (validation and test) stays' EHR and X-ray embeddings
-# in the shared projection space, coloured by in-hospital mortality: after
-# cross-modal pretraining the two modalities should overlap and the deaths should
-# drift to one side; on random encoders they form two unrelated clouds.
+# in the shared projection space, coloured by in-hospital mortality. Read two things
+# in each panel: whether the EHR and the X-ray points overlap (the modalities share a
+# space) or form two separate clouds, and whether the deaths gather on one side (a
+# direction a linear probe can use). Compare the pretrained panel with the random
+# one; a projection of one held-out set can also show a pattern by chance, and
+# exercise 1 puts a number on the second question.
 
 # %%
 from medmod_lib.pretrain.embed import embed, pair_similarity
@@ -371,9 +375,10 @@ fig = plot_embedding_space(emb, label_name="died")
 
 # %% [markdown]
 # ## 10. Paired vs unpaired stays
-# The direct test of cross-modal alignment: the cosine similarity between a stay's
-# EHR and X-ray embeddings should be higher than between the EHR of one stay and
-# the X-ray of another (a seeded shuffle).
+# The direct test of cross-modal alignment: if pretraining aligned the modalities, the
+# cosine similarity between a stay's EHR and X-ray embeddings is higher than between
+# the EHR of one stay and the X-ray of another (a seeded shuffle). The line after
+# section 11's table gives the gap in means (paired minus unpaired) for both encoders.
 
 # %%
 from medmod_lib.pretrain.plots import plot_pair_similarity
@@ -449,9 +454,10 @@ print(
 # - The line above quotes this run's numbers: the loss from the first to the last
 #   epoch, the probe AUROC on pretrained vs random encoders, and how much closer a
 #   stay's EHR and X-ray embeddings are than those of two different stays.
-# - One seed's probe difference on the held-out pairs is close to noise (the line
-#   below gives its size for this run); notebook 03 checks the same comparison as a
-#   claim, with the paired-bootstrap interval of the difference on the test stays.
+# - One seed's probe difference on a few hundred held-out pairs can be within noise
+#   (the line below compares it with the noise of this run's held-out AUROC); notebook
+#   03 checks the same comparison as a claim, with the paired-bootstrap interval of
+#   the difference on the test stays.
 #   Run `seeds: [0, 1, 2, 3, 4]` in an experiment before believing a difference.
 # - Try `method = "simclr"` or `"align"` (or the runner's grid `{method: [simclr,
 #   vicreg, align]}`); notebook 03 probes the checkpoint written here (same
@@ -580,7 +586,7 @@ print(
 # vectors have cosine similarities scattered around 0, and dividing by a small τ
 # stretches that scatter: the softmax becomes peaked on whichever candidate happens
 # to be most similar, which is rarely the (random) partner, so the cross-entropy is
-# far above log(2N - 1). As τ grows the logits flatten and the loss falls towards
+# far above log(2N - 1). As τ grows the logits flatten and the loss approaches
 # log(2N - 1); as τ shrinks it grows roughly like 1 / τ. So "chance" depends on τ:
 # compare a trained model's loss with the random-pair loss *at the same
 # temperature*, not with log(2N - 1). The cell computes the loss for several τ,
@@ -620,8 +626,9 @@ display(viz.temperature_explorer(toy, default=0.1))
 # (almost) 1 in every dimension (the `eps` inside the square root keeps it just
 # below 1). Weighted by 25, that term alone makes collapse expensive; the covariance
 # term then stops the dimensions from all carrying the same feature. On the random
-# batch the variance term is near 0 (random normal dimensions have std about 1) and
-# the invariance term is large (the views are unrelated).
+# batch expect a small variance term (random normal dimensions have std about 1, so
+# the hinge rarely bites) and a large invariance term (the views are unrelated); the
+# cell prints both rows.
 #
 # </details>
 
