@@ -159,7 +159,7 @@ print(
 # by minimising the binary cross-entropy, here plus a small L2 penalty on $w$ chosen
 # by validation AUROC. The library fits the same model with AdamW in mini-batches
 # and keeps the epoch with the best validation AUROC instead, so the two fits differ
-# in detail; section 5 checks that their test AUROCs agree within the bootstrap
+# in detail; section 5 checks whether their test AUROCs agree within the bootstrap
 # interval.
 
 # %%
@@ -950,8 +950,12 @@ if mortality in results and probe_name in results[mortality]:
     print(
         f"- The logistic regression fitted by hand on the frozen features scored test AUROC "
         f"{by_hand.value:.3f}, the library's probe {library['value']:.3f}: "
-        + ("they agree" if agree else "they disagree")
-        + " within the library probe's 95% interval (section 5)."
+        + (
+            "they agree within the library probe's 95% interval"
+            if agree
+            else "they differ by more than the library probe's 95% interval"
+        )
+        + " (section 5)."
     )
 if not calibration.empty:
     top = calibration.index[-1]  # the fusion model chosen on validation, if one was trained
@@ -1000,9 +1004,9 @@ print(
 # `tasks`, the order of the EHR-only, X-ray-only and MedFuse models on the test
 # metric, and which of section 10's claims you expect to *hold* at the demo's size.
 # Use the planted structure: `medmod_lib/synthetic/signal.py` (which factor is drawn
-# on the film, which is charted in the EHR, the mortality weights) and the table
-# "What the demo resolves" in `data_cards/synthetic_demo.md`. Then compare with this
-# run.
+# on the film, which is charted in the EHR, the mortality weights) and the claims
+# table under "What the demo shows" in `data_cards/synthetic_demo.md` (the planted
+# effect behind each claim). Then compare with this run.
 
 # %% [markdown]
 # <details><summary>Answer</summary>
@@ -1014,11 +1018,13 @@ print(
 # deterioration before death) is in the EHR, so each modality holds mortality
 # information the other lacks and fusion should beat the best single modality; which
 # single modality comes first follows from how the mortality weights split between
-# the film's factors and the EHR's. But a mortality test set of a few dozen paired
-# stays with a handful of deaths gives intervals about as wide as these differences,
-# so expect most mortality claims to come out *not resolved* on one seed even where
-# the ordering is right. The cell prints the planted weights, this run's ranking per
-# task, and the verdicts of section 10.
+# the film's factors and the EHR's. Whether a claim is *resolved* is a separate
+# question from whether its ordering is right: it depends on the size of the
+# difference against the width of its paired-bootstrap interval, which the number of
+# test deaths sets (exercise 2; the data card's "How the sizes were chosen" sizes the
+# default data for this). An ordering can be right and still come out *not resolved*
+# on one seed. The cell prints the planted weights, this run's ranking per task, and
+# the verdicts of section 10.
 #
 # </details>
 
@@ -1068,11 +1074,12 @@ for r in verdicts.itertuples():
 #
 # About four times: an interval's width shrinks like one over the square root of the
 # number of samples, and for an AUROC the rarer class (here the deaths) counts most.
-# So a difference of the size the synthetic data plants between the mortality models
-# (data card) needs many times this run's test deaths. That is why the data card
-# suggests generating a larger data root for the mortality claims.
-# The cell prints this run's bootstrap width and the formula's width for 1, 4 and 16
-# times the test set.
+# So resolving a difference half as large takes about four times the test deaths.
+# That is why the default synthetic root puts 55 % of its subjects in the test split
+# (data card, "How the sizes were chosen"). A claim's interval is that of the paired
+# *difference*, narrower than either model's own when the two models agree on most
+# stays. The cell prints this run's bootstrap width and the formula's width for 1, 4
+# and 16 times the test set.
 #
 # </details>
 
@@ -1111,13 +1118,14 @@ else:
 # %% [markdown]
 # <details><summary>Answer</summary>
 #
-# The small groups (few patients of an age band or a race group in a small test set)
-# and the groups with only one class (no death at all, where an AUROC is undefined).
-# A number for a group of a handful of stays would have an interval spanning most of
-# [0, 1], and a table of such numbers invites reading noise as unfairness. For the
-# groups that are scored, compare interval widths before comparing values: two
-# groups differ only where their intervals (better: a paired comparison) say so. The
-# `flag` column gives each empty row's reason.
+# Any group under `min_size` stays (an age band or a race group that is rare in the
+# test set) and any group with only one class (no death at all, where an AUROC is
+# undefined); on a large test set there may be none. A number for a group of a
+# handful of stays would have an interval spanning most of [0, 1], and a table of
+# such numbers invites reading noise as unfairness. For the groups that are scored,
+# compare interval widths before comparing values: a small group (few deaths) gets a
+# wide interval, and two groups differ only where their intervals (better: a paired
+# comparison) say so. The `flag` column gives each empty row's reason.
 #
 # </details>
 
@@ -1149,9 +1157,9 @@ print(scored[width_cols].round(3).to_string(index=False))
 # its AUROC within strata. The two flags agree on most stays but not all (the EHR
 # charts "No Response-ETT" for most, not all, verbal GCS entries of a ventilated stay;
 # Support Devices also marks lines and leads without a tube, and labels are noisy), so
-# the two stratifications give similar but not equal numbers. Read the drop's interval,
-# not the point: on a few hundred stays a drop of a few hundredths is within noise. The
-# cell prints both stratifications side by side.
+# the two stratifications need not give equal numbers. Read the drop's interval, not
+# the point: a drop whose interval contains 0 is not resolved on this test set, however
+# large its point. The cell prints both stratifications side by side.
 #
 # </details>
 
