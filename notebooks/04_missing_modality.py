@@ -116,9 +116,11 @@ for (task, mode), data in cohorts.items():
 # the partial cohort did. Same loop, loss, early stopping and seed for every model.
 # With `stage1_epochs` the models follow MedFuse's two stages: the X-ray encoder first
 # learns the 14 radiology findings on every training film, the EHR encoder is the
-# EHR-only model's, then each fusion model trains end to end. From random weights a
-# ResNet overfits the few hundred paired films, and the fused model does better
-# without its images.
+# EHR-only model's, then each fusion model trains end to end. The first stage is
+# there because a ResNet trained from random weights on the few hundred paired films
+# alone (`stage1_epochs = 0`) can overfit them; a fused model can then score higher
+# without its images than with them, which section 3 would show as a curve that rises
+# as films are removed.
 
 # %% [markdown]
 # What each design computes when a stay has no film decides how its curve in section
@@ -276,8 +278,8 @@ display(viz.removal_explorer(sweep))
 # 3. The dotted line marks the fraction at which the test set is left with MIMIC's
 #    pairing rate; both orders are also scored there.
 #
-# The two orders agree at 0 % and 100 % (every film kept, every film gone) and differ
-# in between. A random sweep moves films away from sick stays as often as from well
+# The two orders agree at 0 % and 100 % (every film kept, every film gone) and can
+# differ in between (the lines under the figure say whether they do at MIMIC's rate). A random sweep moves films away from sick stays as often as from well
 # ones; a model trained on the partial cohort has seen which stays tend to lack a film,
 # and random removal shows it stays that do not look like that. Neither curve is a
 # property of the model alone: a sweep measures a model under an assumed reason for
@@ -610,11 +612,12 @@ for r in at_mimic.itertuples():
 # training. Either way the fused layers learnt to lean on image features that are
 # now absent. The stays without a film are also a different population (on the
 # synthetic data shorter and less sick by construction: notebook 00, exercise 1),
-# which only the partial-trained model learnt from. So the two models should differ
-# mostly on the stays *without* a film; on the stays with one they saw the same kind
-# of data. Whether this run's test set resolves the difference is the verdict below:
-# with few deaths, "not resolved" is common on one seed, and the per-half AUROCs (no
-# intervals) are only a hint.
+# which only the partial-trained model learnt from. So expect the two models to differ
+# on the stays *without* a film. They can differ on the stays with one too: the
+# partial cohort has more training stays, so the partial-trained model also saw more
+# EHR data. If the gap is as large on the stays with a film, missing films are not the
+# whole story. Whether this run's test set resolves the overall difference is the
+# verdict below; the per-half AUROCs (no intervals) are only a hint.
 #
 # </details>
 
@@ -661,8 +664,8 @@ for r in partial_claims.itertuples():
 # the EHR sees the underlying lung and cardiac state only through weak vital signs,
 # so without films the fusion model drops towards the EHR-only level. Mortality
 # should fall less: a large part of its signal (neuro, metabolic, the deterioration
-# before death) is in the EHR, which stays, and with few test deaths the fall may
-# not be resolved. The drop from 0 % to 100 % does not depend on the order in which
+# before death) is in the EHR, which stays, so its fall is smaller and may not be
+# resolved on one test set. The drop from 0 % to 100 % does not depend on the order in which
 # films are removed (random or least sick first, section 3): at both ends every order
 # gives the same predictions; the order shapes only the path between. The cell prints
 # each curve's drop and the *films help* verdicts.
