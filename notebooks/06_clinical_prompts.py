@@ -244,10 +244,12 @@ print(
 
 # %% [markdown]
 # ## 4. Sanity check: find each prompt's film
-# If pretraining paired the modalities at all, a test prompt should rank its own film
-# above most others. Each test prompt ranks the films of a random pool of
-# `retrieval_pool` test stays (its own among them), so chance is k / pool whatever the
-# size of the test set; the interval is a 95 % Wilson interval over prompts.
+# If pretraining paired the modalities at all, a test prompt ranks its own film higher
+# than chance would. Each test prompt ranks the films of a random pool of at least
+# `retrieval_pool` test pairs (its own among them; the last pool takes the remainder),
+# so chance is about k / pool whatever the size of the test set (the table prints the
+# exact value); the interval is a 95 % Wilson interval over prompts. Recall above
+# chance means the interval's lower end lies above it (`above_chance`).
 
 # %%
 from medmod_lib.prompts import embed_pairs, recall_at_k
@@ -264,8 +266,9 @@ retrieval_rows = retrieval_results(retrieval, task=pretrain_task, seed=ctx.seed)
 
 # %% [markdown]
 # ## 5. The comparison: a random encoder, X-ray-only SimCLR, notebook 02's ALIGN and VICReg
-# The untrained ResNet (`random-init`) is the floor: a linear probe on random
-# convolutional features already finds a lot on a film. X-ray-only SimCLR pairs two
+# The untrained ResNet (`random-init`) is the floor: the same linear probe on random
+# convolutional features, which can find a good deal on a film when labels are
+# plentiful (section 6's table shows how much at each label budget). X-ray-only SimCLR pairs two
 # augmented views of the same film, so it shows what the *clinical* pairing adds
 # (trained here with as many image passes as prompt-clip). ALIGN and VICReg pair the
 # films with the stay's hourly time series instead of text: notebook 02's checkpoints
@@ -504,13 +507,15 @@ for _, d in diffs[diffs["vs"].isin(["random-init", "prompt-clip-noaug", "simclr-
 # <details><summary>Answer</summary>
 #
 # In a pool of M films an encoder that learned nothing puts the own film at a uniformly
-# random rank, so recall@k is k / M: 5 / 50 = 0.10. Against all N test films it is
-# 5 / N, a few thousandths here. What a prompt can say about its film is coarse
+# random rank, so recall@k is k / M: 5 / 50 = 0.10 for a pool of 50 (a little less
+# here, where the last pool also takes the remainder: the printed chance is exact).
+# Against all N test films it is 5 / N. What a prompt can say about its film is coarse
 # (intubated or not, roughly how sick the lungs and the patient are), so it narrows
-# the candidates to a group, and a group of N/3 films is far more than 5: the recall
-# over the whole test set can only rise a little above its tiny chance level, with an
-# interval that is hard to separate from it (the cell shows this run's). A fixed pool size makes the check's power independent
-# of the test set's size; the verdict is still "above chance or not", not a score to
+# the candidates to a group, and a group of a third of the test films is far more
+# than 5: over the whole test set the recall stays low in absolute terms even when it
+# is several times its chance level, and on a small test set its interval can be hard
+# to separate from chance. A fixed pool size makes the check's power independent of
+# the test set's size; the verdict is still "above chance or not", not a score to
 # compare with published recall. The cell recomputes both.
 #
 # </details>
@@ -542,8 +547,9 @@ print(
 # (3.47 for B = 32); the training loss falling below it says the two sides found
 # something they share. The validation loss (the mortality cohort's validation
 # films, never trained on) falling too says it is not memorisation of the training
-# pairs. Compare with the few dozen steps of a one-film-per-stay run: using every
-# film of a stay multiplies the pairs by about four. The cell counts the steps.
+# pairs. Compare with a one-film-per-stay run: section 1 prints how many films the
+# training stays give against the cohort's one film per stay, and the steps grow by
+# the same factor. The cell counts the steps.
 #
 # </details>
 
@@ -571,11 +577,13 @@ if len(vals):
 #
 # With few labels a linear probe has to find the finding in 512 random features from
 # a few dozen films and overfits; features already organised around what the
-# prompts describe (the tube, the lung and shared state) need fewer examples, so the
-# lead of a pretrained encoder usually grows as labels shrink — but so does the
-# noise, because the probe itself varies more. The intervals say which differences
-# this test set resolves. With `image_augment="simclr"` the crops and rotations often
-# remove or distort the ET tube on a 64 px film, and the pairing signal is weaker.
+# prompts describe (the tube, the lung and shared state) need fewer examples, so
+# expect the lead of a pretrained encoder to grow as labels shrink, but so does the
+# noise, because the probe itself varies more. The cell lists the lead at each budget;
+# the intervals say which differences this test set resolves. With
+# `image_augment="simclr"` the crops and rotations can remove or distort the ET tube
+# on a 64 px film, which weakens what a prompt and its film share: compare the
+# retrieval line and the verdicts of the two runs.
 #
 # </details>
 
