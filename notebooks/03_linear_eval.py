@@ -34,9 +34,10 @@
 # sensitivity, specificity and positive predictive value; logistic regression; the
 # idea of a bootstrap confidence interval; early stopping on a validation set.
 #
-# **Time.** About 6-8 min to run on 2 CPU cores in the default `cpu` profile (mostly
-# the supervised baselines; it pretrains first if 02's checkpoint is missing); about
-# 30 minutes to read, plus the exercises.
+# **Time.** About 10 min to run on 2 CPU cores in the default `cpu` profile (mostly
+# the supervised baselines and MedFuse's stage-1 X-ray encoder, which later runs
+# reuse; it pretrains first if 02's checkpoint is missing); about 30 minutes to read,
+# plus the exercises.
 
 # %% tags=["parameters"]
 data_root = None  # None: $MEDMOD_DATA_ROOT, else the synthetic data
@@ -641,8 +642,8 @@ print(by_group.round(3).to_string(index=False))
 #   the rest of the test set (a bootstrap of the difference, as section 9 does for two
 #   models) lying away from 0, for a group named before looking, and the gap holding on
 #   another seed or data set. With many bars on one plot, about one 95% interval in
-#   twenty misses the true value by chance, so one bar off the line among many is
-#   expected even when no group is served worse.
+#   twenty misses the true value by chance, so a bar off the line among many can
+#   appear even when no group is served worse.
 #
 # Groups without a value keep their row and say why.
 
@@ -1153,11 +1154,14 @@ print(scored[width_cols].round(3).to_string(index=False))
 # Response-ETT" in the verbal GCS), so either can rank by it; what differs is what else
 # it sees. The X-ray-only model sees the lung and cardiac state beside the tube, the
 # EHR-only model the neuro and metabolic state, the vital signs and the deterioration
-# before death: the model with more information besides the tube should keep more of
-# its AUROC within strata. The two flags agree on most stays but not all (the EHR
-# charts "No Response-ETT" for most, not all, verbal GCS entries of a ventilated stay;
-# Support Devices also marks lines and leads without a tube, and labels are noisy), so
-# the two stratifications need not give equal numbers. Read the drop's interval, not
+# before death. A model that ranks mostly by the tube loses AUROC within strata; one
+# whose within-strata AUROC is about its overall one (a drop near 0, or below it)
+# ranks by what else it sees; a model can even gain within strata, when the pairs of
+# a death and a survivor across strata are the ones it ranks worst. The two flags
+# agree on most stays but not all (the EHR charts "No Response-ETT" for most, not all,
+# verbal GCS entries of a ventilated stay; Support Devices also marks lines and leads
+# without a tube, and labels are noisy), so the two stratifications need not give
+# equal numbers. Read the drop's interval, not
 # the point: a drop whose interval contains 0 is not resolved on this test set, however
 # large its point. The cell prints both stratifications side by side.
 #
