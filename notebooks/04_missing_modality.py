@@ -25,7 +25,7 @@
 # supervised baselines, MedFuse's two stages, and claims with their verdicts);
 # AUROC and bootstrap intervals.
 #
-# **Time.** About 3-4 min to run on 2 CPU cores in the default `cpu` profile
+# **Time.** About 5 min to run on 2 CPU cores in the default `cpu` profile
 # (training the models on both cohorts; the radiology stage 1 is shared with 03);
 # about 20 minutes to read, plus the exercises.
 
