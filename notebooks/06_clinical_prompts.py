@@ -268,14 +268,14 @@ retrieval_rows = retrieval_results(retrieval, task=pretrain_task, seed=ctx.seed)
 # ## 5. The comparison: a random encoder, X-ray-only SimCLR, notebook 02's ALIGN and VICReg
 # The untrained ResNet (`random-init`) is the floor: the same linear probe on random
 # convolutional features, which can find a good deal on a film when labels are
-# plentiful (section 6's table shows how much at each label budget). X-ray-only SimCLR pairs two
-# augmented views of the same film, so it shows what the *clinical* pairing adds
-# (trained here with as many image passes as prompt-clip). ALIGN and VICReg pair the
-# films with the stay's hourly time series instead of text: notebook 02's checkpoints
-# for this seed, reused when they exist and never retrained here (02 trains VICReg
-# by default; run it with `method = "align"` to add ALIGN). `prompt-clip-noaug` is
-# the ablation (`ablation = True`): the same model trained on the canonical prompt
-# only.
+# plentiful (section 6's table shows how much at each label budget). X-ray-only
+# SimCLR pairs two augmented views of the same film, so it shows what the *clinical*
+# pairing adds (trained here with as many image passes as prompt-clip). ALIGN and
+# VICReg pair the films with the stay's hourly time series instead of text: notebook
+# 02's checkpoints for this seed, reused when they exist and never retrained here (02
+# trains VICReg by default; run it with `method = "align"` to add ALIGN).
+# `prompt-clip-noaug` is the ablation (`ablation = True`): the same model trained on
+# the canonical prompt only.
 
 # %%
 from dataclasses import replace
@@ -508,13 +508,13 @@ for _, d in diffs[diffs["vs"].isin(["random-init", "prompt-clip-noaug", "simclr-
 #
 # In a pool of M films an encoder that learned nothing puts the own film at a uniformly
 # random rank, so recall@k is k / M: 5 / 50 = 0.10 for a pool of 50 (a little less
-# here, where the last pool also takes the remainder: the printed chance is exact).
+# when the last pool also takes the remainder: the printed chance is exact).
 # Against all N test films it is 5 / N. What a prompt can say about its film is coarse
 # (intubated or not, roughly how sick the lungs and the patient are), so it narrows
 # the candidates to a group, and a group of a third of the test films is far more
 # than 5: over the whole test set the recall stays low in absolute terms even when it
-# is several times its chance level, and on a small test set its interval can be hard
-# to separate from chance. A fixed pool size makes the check's power independent of
+# is well above its chance level, and on a small test set its interval can be hard to
+# separate from chance. A fixed pool size makes the check's power independent of
 # the test set's size; the verdict is still "above chance or not", not a score to
 # compare with published recall. The cell recomputes both.
 #
