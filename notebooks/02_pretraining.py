@@ -240,10 +240,11 @@ for t in (1.0, 0.5, 0.1, 0.07):
 # "stay_images"` every AP film taken during a training-split stay is a pair, with
 # that stay's EHR up to the film's time (never later): several times the
 # in-hospital-mortality cohort's pairs, which keep only the latest film of the
-# first 48 h (the cell's output gives both counts: `pretrain` and `train`). The probe is always fitted on those cohort pairs and scored on the
-# validation and test pairs, whose subjects pretraining never sees. Unpaired
-# stays are counted, not mixed in as blank images. Pretraining images get the
-# augmentations of `train_preset`; probe images the deterministic transform.
+# first 48 h (the cell's output gives both counts: `pretrain` and `train`). The
+# probe is always fitted on those cohort pairs and scored on the validation and test
+# pairs, whose subjects pretraining never sees. Unpaired stays are counted, not mixed
+# in as blank images. Pretraining images get the augmentations of `train_preset`;
+# probe images the deterministic transform.
 
 # %%
 from medmod_lib import workflow
@@ -278,9 +279,9 @@ print(f"probe AUROC defined on val: {pairs.probe_scorable}")
 # ## 6. The baseline: a linear probe on random encoders
 # A randomly initialised LSTM already produces features a logistic regression can
 # fit (the cell prints how well); pretraining is only worth it if it beats this, with
-# the same probe, seed and splits. The probe is fitted on the training pairs and scored on the held-out
-# pairs: validation and test, each alone and pooled (the pooled score has the most
-# deaths, so it is the steadiest of the three).
+# the same probe, seed and splits. The probe is fitted on the training pairs and
+# scored on the held-out pairs: validation and test, each alone and pooled (the
+# pooled score has the most deaths, so it is the steadiest of the three).
 
 # %%
 from medmod_lib.devices import seed_everything

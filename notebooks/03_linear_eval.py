@@ -1111,10 +1111,10 @@ else:
 
 # %% [markdown]
 # ### Exercise 3: Reading the subgroup table
-# Section 11 lists every group with its size, but some rows have no metric. Before
-# looking, which groups do you expect to be left empty, and why is an empty cell
-# better than a number there? Then list the empty rows with their reason, and the
-# interval widths of the others.
+# Section 11 lists every group with its size, but a row can be left without a metric.
+# Before looking, which groups do you expect to be left empty, and why is an empty
+# cell better than a number there? Then list the empty rows (if any) with their
+# reason, and the interval widths of the others.
 
 # %% [markdown]
 # <details><summary>Answer</summary>

@@ -279,9 +279,10 @@ display(viz.removal_explorer(sweep))
 #    pairing rate; both orders are also scored there.
 #
 # The two orders agree at 0 % and 100 % (every film kept, every film gone) and can
-# differ in between (the lines under the figure say whether they do at MIMIC's rate). A random sweep moves films away from sick stays as often as from well
-# ones; a model trained on the partial cohort has seen which stays tend to lack a film,
-# and random removal shows it stays that do not look like that. Neither curve is a
+# differ in between (the lines under the figure say whether they do at MIMIC's
+# rate). A random sweep moves films away from sick stays as often as from well ones;
+# a model trained on the partial cohort has seen which stays tend to lack a film, and
+# random removal shows it stays that do not look like that. Neither curve is a
 # property of the model alone: a sweep measures a model under an assumed reason for
 # missingness.
 
@@ -665,10 +666,10 @@ for r in partial_claims.itertuples():
 # so without films the fusion model drops towards the EHR-only level. Mortality
 # should fall less: a large part of its signal (neuro, metabolic, the deterioration
 # before death) is in the EHR, which stays, so its fall is smaller and may not be
-# resolved on one test set. The drop from 0 % to 100 % does not depend on the order in which
-# films are removed (random or least sick first, section 3): at both ends every order
-# gives the same predictions; the order shapes only the path between. The cell prints
-# each curve's drop and the *films help* verdicts.
+# resolved on one test set. The drop from 0 % to 100 % does not depend on the order
+# in which films are removed (random or least sick first, section 3): at both ends
+# every order gives the same predictions; the order shapes only the path between.
+# The cell prints each curve's drop and the *films help* verdicts.
 #
 # </details>
 
