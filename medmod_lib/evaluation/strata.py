@@ -30,11 +30,9 @@ import pandas as pd
 from ..metrics import N_BOOT, auroc, bootstrap, paired_bootstrap, wilson_interval
 from ..metrics.classification import to_numpy
 from ..metrics.kernels import auroc_counts, rank_label
+from ..reference import INTUBATED_VERBAL_RESPONSES
 
 VERBAL = "Glascow coma scale verbal response"
-#: Verbal GCS values charted for an intubated patient (MetaVision, and CareVue's
-#: "1.0 ET/Trach"): the patient cannot speak because of the tube.
-ETT_VERBAL: tuple[str, ...] = ("No Response-ETT", "1.0 ET/Trach")
 #: (channel, comparison, threshold, meaning): one point each when met at least once
 #: in the window. Thresholds are common bedside alarm levels, not a validated score
 #: (SOFA or APACHE need labs, drugs and ventilator settings the 17 channels lack).
@@ -123,7 +121,7 @@ def in_window(samples: pd.DataFrame, first: pd.Series) -> np.ndarray:
 
 
 def _ett(values: pd.Series) -> pd.Series:
-    return values.astype(str).str.strip().isin(ETT_VERBAL)
+    return values.astype(str).str.strip().isin(INTUBATED_VERBAL_RESPONSES)
 
 
 def intubated(events: pd.DataFrame, samples: pd.DataFrame) -> np.ndarray:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..reference import INTUBATED_VERBAL_RESPONSES
+
 #: Channels summarised in prompts, with the word used for them.
 VITALS = {
     "Heart Rate": "heart rate",
@@ -154,9 +156,6 @@ _PLAIN_TEMPLATES = (
     "the {word} was around {value} {unit}.",
 )
 
-#: GCS verbal response charted for an intubated patient (MIMIC-IV ``chartevents`` text).
-INTUBATED_VERBAL = "No Response-ETT"
-
 
 def summarize(timeseries: pd.DataFrame, window_end_hours: float) -> list[Finding]:
     """Findings about vitals, labs, GCS and the airway inside the window, in a fixed order.
@@ -203,7 +202,10 @@ def summarize(timeseries: pd.DataFrame, window_end_hours: float) -> list[Finding
                 )
             )
     verbal = "Glascow coma scale verbal response"
-    if verbal in events and (events[verbal].astype(str) == INTUBATED_VERBAL).any():
+    if (
+        verbal in events
+        and events[verbal].astype(str).str.strip().isin(INTUBATED_VERBAL_RESPONSES).any()
+    ):
         findings.append(
             Finding(
                 "airway",

@@ -86,6 +86,9 @@ def test_intubation_is_stated_from_the_verbal_gcs():
     )
     assert "intubated" in build_prompt(STAY, ts, 48).lower()
     assert "intubated" not in build_prompt(STAY, ts, 12).lower()  # charted after the window
+    # CareVue's charting of the same state, as the evaluation's intubation strata read it
+    carevue = ts.assign(**{"Glascow coma scale verbal response": ["Oriented", "1.0 ET/Trach"]})
+    assert "intubated" in build_prompt(STAY, carevue, 48).lower()
 
 
 def test_augmentations_are_seeded_and_vary():
