@@ -56,7 +56,7 @@ patience = 4  # early-stopping patience of fine-tuning and baselines (MedFuse 15
 probe_patience = 10  # early-stopping patience of the probes (MedMod 30)
 finetune = ["ehr+cxr"]  # modalities to fine-tune (ehr | cxr | ehr+cxr); [] skips fine-tuning
 stage1_epochs = 20  # MedFuse stage 1: X-ray encoder trained on radiology labels; 0: skip
-baselines = ["ehr_only", "cxr_only", "medfuse"]  # gpu profile adds joint and late
+models = ["ehr_only", "cxr_only", "medfuse"]  # supervised baselines; gpu adds joint and late
 image_size = 64  # X-ray side (MedMod 224); a reused checkpoint's own size wins
 cxr_arch = "resnet18"  # baselines and a fallback pretraining (MedMod resnet34)
 ehr_hidden_dim = 64  # LSTM width of baselines and fallback pretraining (MedMod 128)
@@ -251,14 +251,14 @@ else:
 #   the EHR vector only and never sees a stand-in (`missing="zeros"` or
 #   `"learnable"` keep length 2 with a stand-in instead).
 #
-# The figure marks the designs this run trains (`baselines`; the `gpu` profile
+# The figure marks the designs this run trains (`models`; the `gpu` profile
 # trains all four). Notebook 04 removes films from test stays and shows what these
 # rules do to each model's AUROC.
 
 # %%
 import matplotlib.pyplot as plt
 
-fig = viz.plot_fusion_designs(highlight=baselines)
+fig = viz.plot_fusion_designs(highlight=models)
 plt.show()
 print(viz.fusion_designs().drop(columns="missing_default").to_string(index=False))
 
@@ -335,7 +335,7 @@ for task in task_list:
         probe_config=probe_config,
         train_config=train_config,
         finetune=finetune,
-        baselines=baselines,
+        baselines=models,
         encoders=spec,
         cxr_stage1=cxr_stage1,
     )
@@ -405,7 +405,7 @@ from medmod_lib.evaluation import plot_pr_curves, plot_roc_curves
 
 binary = [t for t in task_list if t in (Task.IN_HOSPITAL_MORTALITY, Task.DECOMPENSATION)]
 shown = [f"{method}/linear/ehr+cxr", "ehr_only/supervised/ehr", "cxr_only/supervised/cxr"]
-shown += [f"{b}/supervised/ehr+cxr" for b in baselines if b in ("medfuse", "joint")]
+shown += [f"{b}/supervised/ehr+cxr" for b in models if b in ("medfuse", "joint")]
 for task in binary:
     curves = {
         name: (res.predictions.y_true[:, 0], res.predictions.scores[:, 0])
@@ -447,7 +447,7 @@ for task in binary:
 from medmod_lib.evaluation import claims, collect_predictions, plot_reliability
 from medmod_lib.metrics import operating_points, threshold_at_sensitivity
 
-FUSION = [f"{b}/supervised/ehr+cxr" for b in baselines if b not in ("ehr_only", "cxr_only")]
+FUSION = [f"{b}/supervised/ehr+cxr" for b in models if b not in ("ehr_only", "cxr_only")]
 calibration, operating = pd.DataFrame(), pd.DataFrame()
 if mortality in results:
     found = results[mortality]
@@ -563,7 +563,7 @@ print(comparisons[[*shown_cols, "p_value", "n"]].round(3).to_string(index=False)
 # %%
 from medmod_lib.evaluation import claims
 
-FUSION = [f"{b}/supervised/ehr+cxr" for b in baselines if b not in ("ehr_only", "cxr_only")]
+FUSION = [f"{b}/supervised/ehr+cxr" for b in models if b not in ("ehr_only", "cxr_only")]
 SINGLE = ["ehr_only/supervised/ehr", "cxr_only/supervised/cxr"]
 pairs_of_claims = {  # claim key -> (model claimed higher, model claimed lower)
     "fusion_beats_single": lambda r: (
@@ -585,7 +585,7 @@ for claim in claims.of_notebook(claims.DEMO_CLAIMS, "03_linear_eval"):
         continue
     try:
         a, b = pairs_of_claims[what](results[task])
-    except (KeyError, ValueError) as err:  # a model left out of `baselines`
+    except (KeyError, ValueError) as err:  # a model left out of `models`
         print(f"- {claim.key}: not checked ({err})")
         continue
     verdicts.append(
@@ -1107,7 +1107,7 @@ if mortality in datasets and "ehr_only/supervised/ehr" in results[mortality]:
             width = 2 * auroc_half_width(planned, k * deaths, k * survivors)
             print(f"  x{k:2d}: {k * len(y):5d} stays, {k * deaths:4d} deaths -> width {width:.3f}")
 else:
-    print("add in-hospital-mortality to `tasks` (and ehr_only to `baselines`) for this exercise")
+    print("add in-hospital-mortality to `tasks` (and ehr_only to `models`) for this exercise")
 
 # %% [markdown]
 # ### Exercise 3: Reading the subgroup table

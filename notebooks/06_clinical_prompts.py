@@ -50,9 +50,7 @@ learning_rate = 1e-3  # AdamW peak rate of the pretraining runs
 temperature = 0.07  # initial CLIP temperature (learnable; CLIP and MedMod start at 0.07)
 temperature_lr_scale = 20.0  # the temperature's learning rate, in multiples of learning_rate
 image_size = 64  # X-ray side in pixels (benchmark: 224)
-image_augment = (
-    "benchmark"  # augmentation of the pretraining films: benchmark (mild) | simclr (strong)
-)
+train_preset = "benchmark"  # augmentation of the pretraining films: benchmark (mild) | simclr
 max_samples = None  # cap per split (smoke runs); None: every film
 cxr_arch = "resnet18"  # image encoder of every method (MedMod: resnet34)
 max_bins = 48  # hours of EHR input per stay, as notebook 02 (mortality: the first 48 h)
@@ -65,7 +63,7 @@ ablation = False  # also train prompt-clip without prompt augmentation (+1 min; 
 simclr_epochs = 4  # X-ray-only SimCLR: 2 views a film, as many image passes as prompt-clip
 history = False  # also state diagnoses of the subject's earlier admissions
 pretrain_task = "in-hospital-mortality"  # cohort whose training stays give the films
-eval_tasks = ["in-hospital-mortality", "radiology"]  # linear-evaluation tasks
+tasks = ["in-hospital-mortality", "radiology"]  # linear-evaluation tasks
 label_fractions = [0.1, 0.25, 1.0]  # shares of the training labels the probes see
 retrieval_pool = 50  # candidates per prompt in the retrieval check (chance: k / pool)
 probe_epochs = 15  # epochs of each linear probe (MedMod: 100)
@@ -109,7 +107,7 @@ pair_settings = PairData(
     max_samples=max_samples,
     sample_seed=ctx.seed,
     train_pairs="stay_images",
-    train_preset=image_augment,
+    train_preset=train_preset,
 )
 pairs = linked_pairs(linked, ehr, cache, pair_settings)
 # A film's prompt window closes at the film: the stay's window (to outtime) cut at each
@@ -365,7 +363,7 @@ protocol = ProtocolConfig(
 )
 fractions = sorted({float(f) for f in label_fractions} | {1.0})
 evaluated = {}
-for task in eval_tasks:
+for task in tasks:
     data = workflow.task_datasets(
         linked,
         ehr,
@@ -390,7 +388,7 @@ for task in eval_tasks:
             evaluated[task, method, fraction] = result
 results = pd.concat([r.rows for r in evaluated.values()], ignore_index=True)
 ctx.save_results(pd.concat([results, retrieval_rows], ignore_index=True), tag="")
-metrics = {t: MONITOR[Task.parse(t)] for t in eval_tasks}
+metrics = {t: MONITOR[Task.parse(t)] for t in tasks}
 headline = results[results["task"].map(metrics) == results["metric"]].copy()
 share = {label_protocol(f): f for f in fractions}
 headline["label_fraction"] = headline["protocol"].map(share)
@@ -423,7 +421,7 @@ diffs = pd.DataFrame(
             "verdict": claims.verdict(d.ci_low, d.ci_high),
             "n": d.n,
         }
-        for task in eval_tasks
+        for task in tasks
         for fraction in fractions
         for other in encoders
         if other != "prompt-clip"
@@ -451,7 +449,7 @@ claim_rows = [
         n_boot=bootstrap,
     )
     for claim in claims.PROMPT_CLAIMS
-    if claim.task in eval_tasks
+    if claim.task in tasks
 ]
 claim_table = claims.claims_frame(claim_rows)
 ctx.save_claims(claim_table)
@@ -569,7 +567,7 @@ if len(vals):
 # MEDIMP's argument is about *limited* labels. Predict: is prompt-clip's lead over the
 # random encoder larger at 10 % or at 100 % of the training labels, and on which
 # task? Then list the difference at each budget. For the strong-augmentation
-# question of section 3, rerun the notebook with `image_augment="simclr"` (a few
+# question of section 3, rerun the notebook with `train_preset="simclr"` (a few
 # minutes) and compare the retrieval and the verdicts.
 
 # %% [markdown]
@@ -581,7 +579,7 @@ if len(vals):
 # expect the lead of a pretrained encoder to grow as labels shrink, but so does the
 # noise, because the probe itself varies more. The cell lists the lead at each budget;
 # the intervals say which differences this test set resolves. With
-# `image_augment="simclr"` the crops and rotations can remove or distort the ET tube
+# `train_preset="simclr"` the crops and rotations can remove or distort the ET tube
 # on a 64 px film, which weakens what a prompt and its film share: compare the
 # retrieval line and the verdicts of the two runs.
 #
