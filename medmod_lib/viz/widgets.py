@@ -288,13 +288,6 @@ def nt_xent_softmax(z_a: Any, z_b: Any, temperature: float) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
-def nt_xent_from_softmax(p: np.ndarray) -> float:
-    """The NT-Xent loss from :func:`nt_xent_softmax`'s probabilities."""
-    n2 = len(p)
-    partner = (np.arange(n2) + n2 // 2) % n2
-    return float(-np.log(p[np.arange(n2), partner]).mean())
-
-
 def temperature_explorer(
     pairs: Mapping[str, tuple[Any, Any]],
     *,
@@ -315,6 +308,10 @@ def temperature_explorer(
         An ``ipywidgets.VBox`` (slider, output area).
     """
     widgets = require_widgets()
+    import torch
+
+    from ..losses import nt_xent_loss  # the loss the notebook trains with
+
     if not pairs:
         raise ValueError("pass at least one (z_a, z_b) pair")
     slider = widgets.FloatLogSlider(
@@ -332,7 +329,7 @@ def temperature_explorer(
         for ax, (name, (z_a, z_b)) in zip(axes, pairs.items(), strict=True):
             p = nt_xent_softmax(z_a, z_b, tau)
             n = len(p) // 2
-            loss = nt_xent_from_softmax(p)
+            loss = float(nt_xent_loss(torch.as_tensor(z_a), torch.as_tensor(z_b), temperature=tau))
             row = np.delete(p[anchor], anchor)  # the 2N - 1 candidates
             partner = anchor + n - 1  # its column once the anchor is deleted
             colours = ["0.7"] * len(row)
@@ -383,17 +380,6 @@ def threshold_table(scores: Mapping[str, tuple[Any, Any]], threshold: float) -> 
     return frame[list(THRESHOLD_COLUMNS)]
 
 
-def _roc(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(-p, kind="stable")
-    y, p = y[order], p[order]
-    last = np.r_[np.flatnonzero(np.diff(p)), len(p) - 1]  # last index of each distinct score
-    tp = np.cumsum(y)[last]
-    fp = np.cumsum(1 - y)[last]
-    tpr = np.r_[0.0, tp / max(y.sum(), 1)]
-    fpr = np.r_[0.0, fp / max((1 - y).sum(), 1)]
-    return fpr, tpr
-
-
 def threshold_explorer(
     scores: Mapping[str, tuple[Any, Any]],
     *,
@@ -415,6 +401,8 @@ def threshold_explorer(
         An ``ipywidgets.VBox`` (slider, output area).
     """
     widgets = require_widgets()
+    from sklearn.metrics import roc_curve  # as evaluation.plots draws ROC curves
+
     from ..metrics.operating import _binary
 
     clean = {name: _binary(y, p) for name, (y, p) in scores.items()}
@@ -439,8 +427,9 @@ def threshold_explorer(
         roc_ax.plot([0, 1], [0, 1], color="0.6", ls=":", lw=1)
         for k, ((name, (y, p)), ax) in enumerate(zip(clean.items(), axes[1:], strict=True)):
             colour = f"C{k}"
-            fpr, tpr = _roc(y, p)
-            roc_ax.plot(fpr, tpr, color=colour, lw=1.2, label=name)
+            if 0 < y.sum() < len(y):  # a ROC curve needs both outcomes
+                fpr, tpr, _ = roc_curve(y, p)
+                roc_ax.plot(fpr, tpr, color=colour, lw=1.2, label=name)
             row = table.iloc[k]
             roc_ax.plot(1 - row["specificity"], row["sensitivity"], "o", color=colour, ms=7)
             ax.hist(p[y == 0], bins=bins, density=True, alpha=0.55, color="0.55", label="survived")
