@@ -168,7 +168,9 @@ def param_groups(
         {"params": no_decay, "weight_decay": 0.0, "lars": False},
     ]
     if temperature:
-        groups.append({"params": temperature, "weight_decay": 0.0, "lars": False, "lr": temperature_lr})
+        groups.append(
+            {"params": temperature, "weight_decay": 0.0, "lars": False, "lr": temperature_lr}
+        )
     return groups
 
 

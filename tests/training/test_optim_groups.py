@@ -15,7 +15,9 @@ class TwoTower(torch.nn.Module):
 
 def _lr_of_temperature(opt: torch.optim.Optimizer, model: TwoTower) -> float:
     (group,) = [
-        g for g in opt.param_groups if any(p is model.criterion.log_logit_scale for p in g["params"])
+        g
+        for g in opt.param_groups
+        if any(p is model.criterion.log_logit_scale for p in g["params"])
     ]
     return group["lr"]
 
