@@ -543,9 +543,10 @@ print(
 # last, incomplete batch (a contrastive batch needs its full set of negatives). With
 # B films a batch, an encoder that learned nothing scores the CLIP loss at log(B)
 # (3.47 for B = 32); the training loss falling below it says the two sides found
-# something they share. The validation loss (the mortality cohort's validation
-# films, never trained on) falling too says it is not memorisation of the training
-# pairs. Compare with a one-film-per-stay run: section 1 prints how many films the
+# something they share. If the validation loss (the mortality cohort's validation
+# films, never trained on) falls too, it is not memorisation of the training pairs;
+# it is measured on a few batches of films, so it jumps from epoch to epoch: read
+# its first and last values (the cell prints them) and the trend, not one epoch. Compare with a one-film-per-stay run: section 1 prints how many films the
 # training stays give against the cohort's one film per stay, and the steps grow by
 # the same factor. The cell counts the steps.
 #
