@@ -300,13 +300,42 @@ def chart_blocks(stays: StayArrays, rng: np.random.Generator, density: float = 1
     return b
 
 
-def chart_table(stays: StayArrays, rng: np.random.Generator, density: float = 1.0) -> pa.Table:
+#: Items outside the 17 variables that :func:`chart_table` adds as ``other`` rows.
+OTHER_ITEMS = (220046, 220048, 223791)
+
+
+def _other_rows(b: _Blocks, stays: StayArrays, n: int, rng: np.random.Generator) -> None:
+    """Add ``n`` rows of :data:`OTHER_ITEMS` at random times, spread over stays by length."""
+    hours = np.maximum(stays.los_h, 1e-3)
+    idx = rng.choice(len(stays), size=n, p=hours / hours.sum())
+    t = rng.random(n) * hours[idx]
+    item = np.asarray(OTHER_ITEMS)[rng.integers(0, len(OTHER_ITEMS), n)]
+    alarm = item == 220046
+    b.add(idx[alarm], t[alarm], 220046, 100.0 + 10 * rng.integers(0, 5, int(alarm.sum())))
+    rhythm = item == 220048
+    k = int(rhythm.sum())
+    b.add(idx[rhythm], t[rhythm], 220048, text=_TEXT_CODE[RHYTHMS[0]] + rng.integers(0, 3, k))
+    pain = item == 223791
+    k = int(pain.sum())
+    b.add(idx[pain], t[pain], 223791, text=_TEXT_CODE[PAIN[0]] + rng.integers(0, 3, k))
+
+
+def chart_table(
+    stays: StayArrays, rng: np.random.Generator, density: float = 1.0, fill_to: int = 0
+) -> pa.Table:
     """``icu/chartevents`` rows of ``stays`` as an Arrow table in schema column order.
 
     Rows are sorted by stay, charttime and itemid; about 0.3 % are exact duplicates
-    of their neighbour, as in the real table.
+    of their neighbour, as in the real table. ``fill_to`` tops the rows up to that
+    count (before the duplicates) with items outside the 17 variables
+    (:data:`OTHER_ITEMS`): the benchmark writer gives a full-size table the real one's
+    mix of items that way.
     """
-    idx, t, itemid, num, dec, text = chart_blocks(stays, rng, density).concat()
+    blocks = chart_blocks(stays, rng, density)
+    n_own = sum(len(part[0]) for part in blocks.parts)
+    if fill_to > n_own:
+        _other_rows(blocks, stays, int(fill_to) - n_own, rng)
+    idx, t, itemid, num, dec, text = blocks.concat()
     dup = np.flatnonzero(rng.random(len(idx)) < 0.003)
     sel = np.concatenate([np.arange(len(idx)), dup])
     charttime = np.round((stays.intime[idx] + t * HOUR) / 60).astype(np.int64) * 60

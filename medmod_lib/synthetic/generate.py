@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from .. import schema
@@ -221,18 +223,26 @@ def ensure_dataset(
     return generate(out, progress=progress, **wanted)
 
 
-def write_chartevents(out: str | Path, *, rows: int, seed: int, progress: bool = True) -> Path:
+def write_chartevents(
+    out: str | Path, *, rows: int, seed: int, other_share: float = 0.0, progress: bool = True
+) -> Path:
     """Rewrite ``chartevents.csv.gz`` of a generated dataset with at least ``rows`` rows.
 
     The stays are those of the dataset at ``out`` (rebuilt from its manifest's
-    seed); charting is made denser until the row count is reached. Written in
-    chunks of about :data:`CHUNK_ROWS` rows with fast gzip (level 1).
+    seed). Without ``other_share``, charting is made denser until the row count is
+    reached. With it, that share of the rows are items outside the 17 variables
+    (:data:`~medmod_lib.synthetic.chartevents.OTHER_ITEMS`; most of the real table is
+    such items), the 17 variables are charted densely enough for the rest, and the
+    total is exactly ``rows``. Written in chunks of about :data:`CHUNK_ROWS` rows with
+    fast gzip (ISA-L when installed); the next chunk is generated while one is written.
 
     Returns:
         The path of the written ``chartevents.csv.gz``.
     """
     if int(rows) < 1:
         raise ValueError(f"rows must be >= 1, got {rows}")
+    if not 0.0 <= float(other_share) < 1.0:
+        raise ValueError(f"other_share must be in [0, 1), got {other_share}")
     out = Path(out).expanduser()
     manifest = writer.read_manifest(out) if out.is_dir() else None
     if manifest is None or not manifest.get("complete"):
@@ -249,20 +259,45 @@ def write_chartevents(out: str | Path, *, rows: int, seed: int, progress: bool =
             f"{out}: icustays.csv.gz does not match the manifest; regenerate the dataset."
         )
     stays = StayArrays.from_population(pop)
-    base = chart_table(stays, np.random.default_rng([int(seed), 0])).num_rows
-    density = max(1.0, 1.03 * rows / base)
-    n_chunks = max(1, int(np.ceil(base * density / CHUNK_ROWS)))
+    # Rows at density 1, estimated from about 1,000 stays (a full table may not fit in memory).
+    sample = stays.subset(np.arange(0, len(stays), max(1, len(stays) // 1000)))
+    per_hour = chart_table(sample, np.random.default_rng([int(seed), 0])).num_rows / max(
+        sample.los_h.sum(), 1.0
+    )
+    base = per_hour * stays.los_h.sum()
+    wanted = int(rows) * (1.0 - float(other_share))
+    density = max(1.0, 1.03 * wanted / base)
+    n_chunks = max(1, int(np.ceil(max(base * density, int(rows)) / CHUNK_ROWS)))
     bounds = np.linspace(0, len(stays), n_chunks + 1).astype(int)
+    # Each chunk's share of ``rows`` (used with other_share to top the chunk up).
+    shares = np.diff(np.round(np.linspace(0, int(rows), n_chunks + 1))).astype(np.int64)
     path = out / MIMIC_IV_DIR / "icu" / "chartevents.csv.gz"
+
+    def chunk(c: int) -> pa.Table:
+        sub = stays.subset(np.arange(bounds[c], bounds[c + 1]))
+        fill_to = int(shares[c]) if other_share else 0
+        return chart_table(sub, np.random.default_rng([int(seed), 1, c]), density, fill_to)
+
     while True:
-        with ArrowCsvWriter(path, "chartevents", level=1) as w:
+        with (
+            ArrowCsvWriter(path, "chartevents", level=1, fast=True) as w,
+            ThreadPoolExecutor(max_workers=1) as pool,
+        ):
+            ahead = pool.submit(chunk, 0)
             for c in tqdm(range(n_chunks), desc="chartevents", disable=not progress):
-                sub = stays.subset(np.arange(bounds[c], bounds[c + 1]))
-                w.write(chart_table(sub, np.random.default_rng([int(seed), 1, c]), density))
+                table = ahead.result()
+                if c + 1 < n_chunks:
+                    ahead = pool.submit(chunk, c + 1)  # generated while this one is written
+                w.write(table)
         if w.rows >= rows:
             break
         density *= 1.05 * rows / w.rows
-    manifest["chartevents_override"] = {"rows": int(rows), "seed": int(seed), "written": w.rows}
+    manifest["chartevents_override"] = {
+        "rows": int(rows),
+        "seed": int(seed),
+        "other_share": float(other_share),
+        "written": w.rows,
+    }
     manifest["counts"]["chartevents"] = w.rows
     writer.write_manifest(
         out, {k: v for k, v in manifest.items() if k not in ("generator", "format")}

@@ -126,6 +126,30 @@ def test_write_chartevents_reaches_row_count(tmp_path):
     assert list(ce.columns) == list(_iv(out, "chartevents").columns)
 
 
+def test_write_chartevents_other_share_gives_the_requested_mix(tmp_path):
+    from medmod_lib import reference
+    from medmod_lib.synthetic.chartevents import OTHER_ITEMS
+
+    out = generate(tmp_path / "b", patients=15, seed=2, images=False, progress=False)
+    path = write_chartevents(out, rows=80_000, seed=5, other_share=0.8, progress=False)
+    ce = pd.read_csv(path)
+    # Exactly the requested rows, plus the table's 0.3 % exact duplicates.
+    assert 80_000 <= len(ce) <= 80_000 * 1.006
+    other = ce["itemid"].isin(OTHER_ITEMS).mean()
+    assert 0.78 <= other <= 0.82
+    assert not set(OTHER_ITEMS) & set(reference.itemid_map()["itemid"])
+    # Every row lies inside its stay.
+    icu = _iv(out, "icustays")[["stay_id", "intime", "outtime"]]
+    ce = ce.merge(icu, on="stay_id", how="left", validate="many_to_one")
+    assert ce["intime"].notna().all()
+    t = pd.to_datetime(ce["charttime"])
+    minute = pd.Timedelta("1min")
+    assert (t >= pd.to_datetime(ce["intime"]) - minute).all()
+    assert (t <= pd.to_datetime(ce["outtime"]) + minute).all()
+    with pytest.raises(ValueError, match="other_share"):
+        write_chartevents(out, rows=10, seed=0, other_share=1.0)
+
+
 def test_write_chartevents_needs_dataset(tmp_path):
     with pytest.raises(FileNotFoundError, match="no complete synthetic dataset"):
         write_chartevents(tmp_path, rows=10, seed=0)
