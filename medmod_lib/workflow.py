@@ -307,7 +307,8 @@ def ensure_image_cache(
 
     The cache is resumed shard by shard (each shard is renamed into place whole); its
     plan fingerprints the image list (dicom_id and path of every image) and the size.
-    When the release lists other images, the old cache is removed and built again.
+    When the release lists other images, the old cache is removed and built again; a
+    film whose bytes changed since (stat, then SHA-256) has its shard decoded again.
     """
     from .cxr.cache import CachePlanError, ImageCache, build_cache
 

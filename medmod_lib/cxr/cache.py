@@ -19,7 +19,12 @@ Layout of ``cache_dir`` (no JPEG decoding at training time)::
 
 A shard is finished once its ``.json`` exists (written after the ``.npy`` is
 atomically renamed into place), so a killed build resumes where it stopped and
-ends with the same files. Disk cost: ``size**2`` bytes per image, i.e.
+ends with the same files. Each row of a shard's ``.json`` records its film's size,
+modification and change time, inode and SHA-256; a later build re-stats every film
+and rebuilds the shards where one has appeared, vanished or changed its bytes (the
+hash is recomputed only when the stat differs: the rule of :mod:`medmod_lib.artifacts`,
+so a same-size replacement with an old modification time is caught, and a film that
+was only touched is not decoded again). Disk cost: ``size**2`` bytes per image, i.e.
 377,110 x 65,536 B = 24.7 GB for the full release at 256 (18.9 GB at 224).
 """
 
@@ -42,7 +47,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..paths import check_output_location, mimic_cxr_root, output_root
-from .decode import build_shard, center_crop_box, decode_resized, resized_shape
+from .decode import build_shard, center_crop_box, decode_resized, image_key, resized_shape
 
 __all__ = [
     "CachePlanError",
@@ -55,7 +60,7 @@ __all__ = [
     "resized_shape",
 ]
 
-CACHE_FORMAT = "medmod-cxr-cache/1"
+CACHE_FORMAT = "medmod-cxr-cache/2"  # 2: rows record stat and SHA-256
 #: Images per shard: 16 MB at 256 px; the unit of resumption and of progress updates.
 DEFAULT_SHARD_SIZE = 256
 
@@ -164,7 +169,8 @@ def build_cache(
         max_shards: stop after building this many shards (for tests and for
             spreading the pass over several sessions).
         retry_failed: rebuild finished shards that hold a missing or corrupt
-            image (e.g. after completing a partial download).
+            image even when its file is unchanged (a film that appeared, vanished or
+            changed since its shard was built is always decoded again).
 
     Returns:
         The :class:`CacheReport`; also written to ``cache_dir/manifest.json``.
@@ -199,7 +205,7 @@ def build_cache(
         old = json.loads(plan_path.read_text())
         if old.get("fingerprint") != plan["fingerprint"]:
             raise CachePlanError(
-                f"{cache_dir} holds a cache of another image list, size or shard size "
+                f"{cache_dir} holds a cache of another image list, size, shard size or format "
                 f"({old.get('images')} images at {old.get('size')} px). Use a new cache_dir "
                 f"or delete this one."
             )
@@ -210,7 +216,12 @@ def build_cache(
         partial.write_text(json.dumps(plan, indent=2))
         os.replace(partial, plan_path)  # written last and whole: it marks a started cache
 
-    todo = [s for s in range(plan["shards"]) if not _shard_done(shards_dir, s, retry_failed)]
+    changed = _changed_shards(shards_dir, str(root), index, plan["shards"])
+    todo = [
+        s
+        for s in range(plan["shards"])
+        if s in changed or not _shard_done(shards_dir, s, retry_failed)
+    ]
     reused = plan["shards"] - len(todo)
     if max_shards is not None:
         todo = todo[:max_shards]
@@ -262,6 +273,39 @@ def _shard_done(shards_dir: Path, shard: int, retry_failed: bool) -> bool:
     if not meta.exists():
         return False
     return not retry_failed or all(e["status"] == "ok" for e in json.loads(meta.read_text()))
+
+
+def _changed_shards(shards_dir: Path, root: str, index: pd.DataFrame, n_shards: int) -> set[int]:
+    """Finished shards with a film that appeared, vanished or has other bytes than when built.
+
+    A film whose stat (size, mtime, ctime, inode) is unchanged is taken as unchanged;
+    otherwise it is hashed. A film with new stat but the same bytes keeps its pixels and
+    gets the new stat recorded, so it is not hashed again next time.
+    """
+    from ..artifacts import sha256_file
+
+    changed: set[int] = set()
+    paths = index["path"].to_numpy()
+    rows_of = index.groupby("shard").indices
+    for s in range(n_shards):
+        meta = shards_dir / f"{s:05d}.json"
+        if not meta.exists():
+            continue
+        entries, touched = json.loads(meta.read_text()), False
+        for e in entries:
+            full = os.path.join(root, paths[rows_of[s][e["row"]]])
+            key = image_key(full)
+            if key == e.get("stat"):
+                continue
+            if key is None or e.get("stat") is None or sha256_file(full) != e.get("sha256"):
+                changed.add(s)
+                break
+            e["stat"], touched = key, True
+        if touched and s not in changed:
+            partial = meta.with_name(f"{meta.name}.{os.getpid()}.tmp")
+            partial.write_text(json.dumps(entries))
+            os.replace(partial, meta)
+    return changed
 
 
 def _read_status(cache_dir: Path, index: pd.DataFrame, n_shards: int) -> pd.DataFrame:

@@ -5,6 +5,8 @@ Kept free of pandas and torch so that the cache's worker processes start fast.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -33,11 +35,14 @@ def center_crop_box(width: int, height: int, size: int) -> tuple[int, int, int, 
     return left, top, left + size, top + size
 
 
-def decode_resized(path: str | Path, size: int = 256, *, draft: bool = True) -> np.ndarray:
+def decode_resized(
+    path: str | Path | io.BytesIO, size: int = 256, *, draft: bool = True
+) -> np.ndarray:
     """Decode a greyscale X-ray, resize its short side to ``size`` and centre-crop.
 
     Args:
-        path: a JPEG (or any image Pillow reads); colour images become ``L``.
+        path: a JPEG (or any image Pillow reads; a path or the bytes in a file
+            object); colour images become ``L``.
         size: output side length in pixels.
         draft: use the JPEG decoder's reduced-size (DCT-scaled) decoding.
 
@@ -51,7 +56,8 @@ def decode_resized(path: str | Path, size: int = 256, *, draft: bool = True) -> 
     with Image.open(path) as im:
         width, height = im.size
         if width < 1 or height < 1:
-            raise ValueError(f"{path}: empty image {width}x{height}")
+            where = f"{path}: " if isinstance(path, (str, Path)) else ""
+            raise ValueError(f"{where}empty image {width}x{height}")
         if draft and im.format == "JPEG":
             # Decode at >= DRAFT_OVERSAMPLE x the target, then antialias down.
             im.draft("L", (DRAFT_OVERSAMPLE * size, DRAFT_OVERSAMPLE * size))
@@ -63,21 +69,44 @@ def decode_resized(path: str | Path, size: int = 256, *, draft: bool = True) -> 
         return np.array(im, dtype=np.uint8)
 
 
+def image_key(path: str) -> list[int] | None:
+    """``[size, mtime_ns, ctime_ns, inode]`` of a file, or None when it does not exist.
+
+    The reuse rule of :mod:`medmod_lib.artifacts`: when all four are unchanged the
+    bytes are too (every write moves ``ctime``, and no tool can set it back).
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 def build_shard(shard_npy: str, cxr_root: str, paths: list[str], size: int) -> list[dict]:
-    """Worker: decode one shard's images into ``shard_npy``; return per-row status."""
+    """Worker: decode one shard's images into ``shard_npy``; return per-row status.
+
+    Each row records the file's :func:`image_key` and the SHA-256 of the bytes
+    decoded (read once, hashed and decoded from memory), so that a later build can
+    tell a changed film from an unchanged one.
+    """
     out = np.zeros((len(paths), size, size), dtype=np.uint8)
     status: list[dict] = []
     for row, rel in enumerate(paths):
         full = os.path.join(cxr_root, rel)
+        entry: dict = {"row": row, "stat": None}
         try:
-            out[row] = decode_resized(full, size)
-            status.append({"row": row, "status": "ok"})
+            with open(full, "rb") as fh:
+                data = fh.read()
+                st = os.fstat(fh.fileno())
+            entry["stat"] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            entry["sha256"] = hashlib.sha256(data).hexdigest()
+            out[row] = decode_resized(io.BytesIO(data), size)
+            entry["status"] = "ok"
         except FileNotFoundError:
-            status.append({"row": row, "status": "missing", "error": f"no such file: {full}"})
+            entry.update(status="missing", error=f"no such file: {full}")
         except Exception as err:  # noqa: BLE001 - any decoder failure is reported, not raised
-            status.append(
-                {"row": row, "status": "corrupt", "error": f"{type(err).__name__}: {err}"}
-            )
+            entry.update(status="corrupt", error=f"{type(err).__name__}: {err}")
+        status.append(entry)
     tmp = f"{shard_npy}.tmp{os.getpid()}.npy"
     np.save(tmp, out)
     os.replace(tmp, shard_npy)

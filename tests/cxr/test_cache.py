@@ -78,7 +78,7 @@ def test_resume_after_interruption(tmp_path):
 def test_other_plan_in_same_folder_is_refused(tmp_path):
     root = _release(tmp_path, n=3)
     build_cache(root, tmp_path / "c", size=16, workers=1, progress=False)
-    with pytest.raises(ValueError, match="another image list, size or shard size"):
+    with pytest.raises(ValueError, match="another image list, size, shard size or format"):
         build_cache(root, tmp_path / "c", size=24, workers=1, progress=False)
     with pytest.raises(ValueError, match="another image list"):
         build_cache(
@@ -176,21 +176,71 @@ def test_resume_after_kill(tmp_path):
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
-def test_retry_failed_after_the_file_appears(small_release, tmp_path):
+def test_a_film_that_appears_later_is_decoded_without_retry(small_release, tmp_path):
     root, _ = small_release
     build_cache(root, tmp_path / "c", size=16, shard_size=2, workers=1, progress=False)
     missing = root / "mimic-cxr-jpg" / "2.1.0" / f"files/p10/p10000002/s50000003/{dicom_id(4)}.jpg"
     missing.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(radiograph(60, 50, seed=1)).save(missing, quality=95)
     again = build_cache(root, tmp_path / "c", size=16, shard_size=2, workers=1, progress=False)
-    assert again.missing == 1 and again.shards_built == 0  # finished shards are kept
+    # Only shard 1 (ids 3, 4) is rebuilt; the corrupt film of shard 2 is unchanged.
+    assert (again.shards_built, again.shards_reused) == (1, 2)
+    assert (again.ok, again.missing, again.corrupt) == (5, 0, 1)
+    assert dicom_id(4) in ImageCache(tmp_path / "c")
     retried = build_cache(
         root, tmp_path / "c", size=16, shard_size=2, workers=1, progress=False, retry_failed=True
     )
-    # Shards 1 (ids 3, 4) and 2 (ids 5 corrupt, 6) are rebuilt; shard 0 is kept.
-    assert (retried.shards_built, retried.shards_reused) == (2, 1)
-    assert (retried.ok, retried.missing, retried.corrupt) == (5, 0, 1)
-    assert dicom_id(4) in ImageCache(tmp_path / "c")
+    # retry_failed decodes the unchanged corrupt film of shard 2 again; shards 0-1 are kept.
+    assert (retried.shards_built, retried.shards_reused) == (1, 2)
+    assert retried.corrupt == 1
+
+
+def _replace_keeping_mtime(path, pixels):
+    """Write other pixels of the same byte size to ``path`` and set its old mtime back."""
+    import io
+    import os
+
+    old, st = path.read_bytes(), path.stat()
+    for quality in range(95, 5, -1):
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="JPEG", quality=quality)
+        new = buf.getvalue()
+        if len(new) + 4 <= len(old):
+            break
+    pad = len(old) - len(new) - 4  # a comment segment after SOI brings it to the old size
+    new = new[:2] + b"\xff\xfe" + (pad + 2).to_bytes(2, "big") + b"\0" * pad + new[2:]
+    assert len(new) == len(old) and new != old
+    path.write_bytes(new)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def test_a_same_size_film_with_an_old_mtime_is_decoded_again(tmp_path):
+    root = _release(tmp_path, n=6, shape=(120, 100))
+    first = build_cache(root, tmp_path / "c", size=24, shard_size=2, workers=1, progress=False)
+    assert first.shards_built == 3
+    film = root / "mimic-cxr-jpg" / "2.1.0" / ImageCache(tmp_path / "c").table.loc[2, "path"]
+    d = ImageCache(tmp_path / "c").table.loc[2, "dicom_id"]
+    before = ImageCache(tmp_path / "c").get(d).copy()
+    _replace_keeping_mtime(film, np.full((120, 100), 255, np.uint8))
+    again = build_cache(root, tmp_path / "c", size=24, shard_size=2, workers=1, progress=False)
+    assert (again.shards_built, again.shards_reused) == (1, 2)  # only film 2's shard
+    after = ImageCache(tmp_path / "c").get(d)
+    assert not np.array_equal(before, after) and after.mean() > 240
+
+
+def test_a_touched_film_with_the_same_bytes_is_not_decoded_again(tmp_path):
+    import os
+
+    root = _release(tmp_path, n=4, shape=(120, 100))
+    build_cache(root, tmp_path / "c", size=24, shard_size=2, workers=1, progress=False)
+    film = root / "mimic-cxr-jpg" / "2.1.0" / ImageCache(tmp_path / "c").table.loc[0, "path"]
+    os.utime(film, ns=(1, 1))
+    again = build_cache(root, tmp_path / "c", size=24, shard_size=2, workers=1, progress=False)
+    assert (again.shards_built, again.shards_reused) == (0, 2)
+    # The new stat is recorded: the next check does not hash the film again.
+    entry = json.loads((tmp_path / "c" / "shards" / "00000.json").read_text())[0]
+    assert entry["stat"][1] == 1
 
 
 def test_command_line(small_release, tmp_path, capsys):
