@@ -68,6 +68,10 @@ def header(store_masks: bool = True) -> list[str]:
     return names
 
 
+#: Columns of the hourly inputs (59 values + 17 masks): the EHR encoders' input width.
+INPUT_WIDTH = len(header())
+
+
 class _Layout:
     """Column positions of each channel, built once from the config."""
 

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from ..devices import resolve_device, seed_everything
+from ..ehr.discretizer import INPUT_WIDTH
 from ..encoders import LSTMEncoder, ResNetEncoder
 from ..fusion import FUSION_MODELS, build_fusion_model
 from ..metrics import N_BOOT, PairedResult, compare_models
@@ -81,7 +82,7 @@ class EncoderSpec:
 
     def build(self) -> tuple[nn.Module, nn.Module]:
         """Fresh ``(LSTMEncoder, ResNetEncoder)`` with random weights (seed first)."""
-        ehr = LSTMEncoder(76, self.ehr_hidden_dim, self.ehr_layers, self.ehr_dropout)
+        ehr = LSTMEncoder(INPUT_WIDTH, self.ehr_hidden_dim, self.ehr_layers, self.ehr_dropout)
         cxr = ResNetEncoder(self.cxr_arch, in_channels=self.cxr_in_channels, weights=None)
         return ehr, cxr
 

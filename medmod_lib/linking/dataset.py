@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from ..ehr.discretizer import Normalizer, n_bins_for
+from ..ehr.discretizer import INPUT_WIDTH, Normalizer, n_bins_for
 from ..reference import Task
 
 
@@ -153,7 +153,7 @@ class MultimodalCollate:
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 224, 224),
-        n_features: int = 76,
+        n_features: int = INPUT_WIDTH,
         class_labels: bool = False,
     ) -> None:
         self.image_shape = tuple(image_shape)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
+from ..ehr.discretizer import INPUT_WIDTH
+
 Method = Literal["simclr", "vicreg", "align"]
 METHODS = ("simclr", "vicreg", "align")
 #: MedMod's ALIGN swaps a random 16-20 % of each batch's EHR rows
@@ -54,7 +56,7 @@ class PretrainConfig:
         sim_coeff, std_coeff, cov_coeff: VICReg weights (25, 25, 1).
         swap_fraction: ALIGN noisy-pair augmentation (MedMod ``_swap``, about 0.18);
             0 disables it (default).
-        ehr_input_dim: features per hour (76).
+        ehr_input_dim: features per hour (76: the discretizer's ``INPUT_WIDTH``).
         ehr_hidden_dim: LSTM width (MedMod SSL 128; ALIGN 256).
         ehr_layers: LSTM layers (MedMod SSL 1).
         ehr_dropout: dropout on the EHR features (MedMod SSL 0).
@@ -92,7 +94,7 @@ class PretrainConfig:
     std_coeff: float = 25.0
     cov_coeff: float = 1.0
     swap_fraction: float = 0.0  # MedMod ALIGN: ~0.18
-    ehr_input_dim: int = 76
+    ehr_input_dim: int = INPUT_WIDTH
     ehr_hidden_dim: int = 128  # MedMod ALIGN: 256
     ehr_layers: int = 1
     ehr_dropout: float = 0.0

@@ -153,8 +153,3 @@ def wrap_ddp(
     return nn.parallel.DistributedDataParallel(
         module, device_ids=ids, find_unused_parameters=find_unused_parameters
     )
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The inner model of a DDP wrapper (or the module itself)."""
-    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
