@@ -5,7 +5,7 @@ these and on ``medmod_lib.training``; metrics live in ``medmod_lib.metrics``.
 """
 
 from .errors import most_confident_errors
-from .features import FeatureSet, extract_features
+from .features import FeatureSet, extract_features, label_subset
 from .heads import MODALITIES, EncoderClassifier, FeatureHead, task_loss, task_scores
 from .missing import (
     DEFAULT_FRACTIONS,
@@ -15,7 +15,13 @@ from .missing import (
     missing_modality_sweep,
     sweep_predictions,
 )
-from .plots import plot_pr_curves, plot_reliability, plot_roc_curves, plot_sweep
+from .plots import (
+    plot_label_efficiency,
+    plot_pr_curves,
+    plot_reliability,
+    plot_roc_curves,
+    plot_sweep,
+)
 from .predict import Predictions, collect_predictions, without_images
 from .protocols import (
     MONITOR,
@@ -85,6 +91,7 @@ __all__ = [
     "ProtocolResult",
     "compare_results",
     "extract_features",
+    "label_subset",
     "fine_tune",
     "label_protocol",
     "linear_eval",
@@ -104,6 +111,7 @@ __all__ = [
     "drop_order",
     "evaluate_predictions",
     "missing_modality_sweep",
+    "plot_label_efficiency",
     "plot_pr_curves",
     "plot_reliability",
     "plot_roc_curves",

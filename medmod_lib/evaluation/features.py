@@ -22,6 +22,22 @@ from .heads import EncoderClassifier
 _KEYS = ("features", "labels", "label_mask", "paired", "stay_id")
 
 
+def label_subset(n: int, fraction: float, *, seed: int = 0) -> torch.Tensor:
+    """Sorted positions of a seeded random ``fraction`` of ``n`` rows (at least 2).
+
+    The rows a probe sees when it gets only part of the training labels: one seeded
+    permutation cut at ``round(fraction * n)``, so the same seed gives the same rows and
+    a smaller fraction's rows are inside a larger one's (nested label budgets).
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    k = min(n, max(2, int(round(fraction * n))))
+    if k == n:
+        return torch.arange(n)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[:k].sort().values
+
+
 @dataclass
 class FeatureSet:
     """Cached classifier inputs of one split, in loader order.
@@ -55,14 +71,9 @@ class FeatureSet:
         same seed gives the same rows, and a smaller fraction's rows are a subset of
         a larger one's (one permutation, cut at different lengths).
         """
-        if not 0.0 < fraction <= 1.0:
-            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-        n = len(self)
-        k = min(n, max(2, int(round(fraction * n))))
-        if k == n:
+        keep = label_subset(len(self), fraction, seed=seed)
+        if len(keep) == len(self):
             return self
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-        keep = order[:k].sort().values
         return FeatureSet(**{key: _take(getattr(self, key), keep) for key in _KEYS})
 
     def loader(self, *, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:

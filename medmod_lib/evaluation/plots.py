@@ -85,6 +85,52 @@ def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None, style: str | None
     return ax
 
 
+def plot_label_efficiency(
+    table: pd.DataFrame,
+    *,
+    reference: Mapping[str, float] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Test metric against the share of training labels, one line per encoder.
+
+    Args:
+        table: one row per fit: ``encoder``, ``fraction`` (share of the training
+            labels), ``draw`` (which seeded subset) and ``value``; the line is the mean
+            over draws and the band their range (min to max).
+        reference: horizontal dashed lines, label -> value (e.g. a supervised model
+            trained on all the labels).
+        ax: where to draw.
+
+    Raises:
+        ValueError: the table is empty or lacks one of the columns.
+    """
+    need = {"encoder", "fraction", "draw", "value"}
+    if table.empty or need - set(table.columns):
+        raise ValueError(f"need a non-empty table with columns {sorted(need)}")
+    ax = _axes(ax)
+    sns.lineplot(
+        data=table,
+        x="fraction",
+        y="value",
+        hue="encoder",
+        marker="o",
+        errorbar=("pi", 100),
+        ax=ax,
+    )
+    for (label, value), colour in zip(
+        (reference or {}).items(), sns.color_palette("dark", n_colors=8)[3:], strict=False
+    ):
+        ax.axhline(value, ls="--", lw=1, color=colour, label=label)
+    ax.set_xscale("log")
+    shares = sorted(table["fraction"].unique())
+    ax.set_xticks(shares, [f"{f:.0%}" for f in shares])
+    ax.minorticks_off()
+    ax.set_xlabel("share of the training labels (log scale)")
+    ax.set_ylabel("test AUROC")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def _curves(
     kind: str, models: Mapping[str, tuple[Any, Any]], ax: Axes | None, n_boot: int, seed: int
 ) -> Axes:

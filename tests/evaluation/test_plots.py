@@ -9,8 +9,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pytest
 
-from medmod_lib.evaluation import plot_pr_curves, plot_reliability, plot_roc_curves, plot_sweep
+from medmod_lib.evaluation import (
+    plot_label_efficiency,
+    plot_pr_curves,
+    plot_reliability,
+    plot_roc_curves,
+    plot_sweep,
+)
 
 
 def _models():
@@ -103,3 +110,30 @@ def test_sweep_plot_styles_a_named_column_and_rejects_an_unknown_one() -> None:
     with pytest.raises(ValueError, match="style column"):
         plot_sweep(pd.DataFrame(rows), style="nope")
     plt.close("all")
+
+
+def test_label_efficiency_plot_draws_mean_band_and_reference() -> None:
+    rows = [
+        {"encoder": enc, "fraction": f, "draw": d, "value": base + 0.1 * f + 0.01 * d}
+        for enc, base in (("vicreg", 0.7), ("random", 0.6))
+        for f in (0.1, 0.5, 1.0)
+        for d in range(3)
+    ]
+    ax = plot_label_efficiency(pd.DataFrame(rows), reference={"joint (all labels)": 0.8})
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]  # hue order
+    assert len(curves) == 2
+    # the mean over draws at 10 %: 0.7 + 0.01 + 0.01 (draws 0, 1, 2 add 0, .01, .02)
+    y = dict(zip(curves[0].get_xdata(), curves[0].get_ydata(), strict=True))
+    assert np.isclose(y[0.1], 0.72)
+    ref = [line for line in ax.get_lines() if line.get_label() == "joint (all labels)"]
+    assert len(ref) == 1 and np.allclose(ref[0].get_ydata(), 0.8)
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"vicreg", "random"}
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == [
+        "10%",
+        "50%",
+        "100%",
+    ]
+    assert len(ax.collections) >= 2  # a band (range over draws) per encoder
+    plt.close("all")
+    with pytest.raises(ValueError, match="columns"):
+        plot_label_efficiency(pd.DataFrame({"encoder": ["a"], "value": [0.5]}))

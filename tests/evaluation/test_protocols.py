@@ -16,6 +16,7 @@ from medmod_lib.evaluation import (
     ProtocolConfig,
     compare_results,
     fine_tune,
+    label_subset,
     linear_eval,
     linear_eval_fractions,
     supervised,
@@ -380,6 +381,9 @@ def test_feature_subset_is_seeded_nested_and_keeps_row_order():
     assert not torch.equal(fs.subset(0.25, seed=4).stay_id, small.stay_id)
     with pytest.raises(ValueError, match="fraction"):
         fs.subset(0.0)
+    # the rule itself, as notebook 03 uses it on plain arrays
+    assert torch.equal(label_subset(20, 0.25, seed=3), small.stay_id)
+    assert len(label_subset(20, 0.01)) == 2  # never fewer than 2 rows
 
 
 def test_label_fractions_share_features_and_fewer_labels_fit_a_different_probe():
