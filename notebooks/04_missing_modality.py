@@ -50,7 +50,7 @@ ehr_hidden_dim = 64  # LSTM width (MedFuse 256)
 max_bins = 48  # hours of EHR input
 max_samples = None  # cap on samples per split (smoke runs); None: all
 tolerance = 0.02  # graceful: AUROC with every X-ray removed at least EHR-only AUROC minus this
-bootstrap = 200  # bootstrap resamples of every confidence interval (gpu profile: 1000)
+bootstrap = 1000  # bootstrap resamples of every confidence interval (as in 03 and 06)
 num_workers = 0  # data-loader workers
 amp = False  # mixed precision (CUDA only; ignored on CPU)
 

@@ -67,7 +67,7 @@ tasks = ["in-hospital-mortality", "radiology"]  # linear-evaluation tasks
 label_fractions = [0.1, 0.25, 1.0]  # shares of the training labels the probes see
 retrieval_pool = 50  # candidates per prompt in the retrieval check (chance: k / pool)
 probe_epochs = 15  # epochs of each linear probe (MedMod: 100)
-bootstrap = 200  # bootstrap resamples of the test intervals (gpu profile: 1000)
+bootstrap = 1000  # bootstrap resamples of every confidence interval (as in 03 and 04)
 amp = False  # mixed precision (CUDA only)
 num_workers = 0  # data-loader workers
 
