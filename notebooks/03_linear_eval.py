@@ -407,8 +407,9 @@ print(table.droplevel(["test_set"]).to_string())
 
 # %%
 from medmod_lib.evaluation import plot_pr_curves, plot_roc_curves
+from medmod_lib.tasks import task_spec
 
-binary = [t for t in task_list if t in (Task.IN_HOSPITAL_MORTALITY, Task.DECOMPENSATION)]
+binary = [t for t in task_list if task_spec(t).kind == "binary"]  # one probability per sample
 shown = [f"{method}/linear/ehr+cxr", "ehr_only/supervised/ehr", "cxr_only/supervised/cxr"]
 shown += [f"{b}/supervised/ehr+cxr" for b in models if b in ("medfuse", "joint")]
 for task in binary:
@@ -1009,10 +1010,8 @@ else:
 # yardstick: section 10's claims say which differences this run resolved.
 
 # %%
-from medmod_lib.evaluation import MONITOR
-
 for task in task_list:
-    key = MONITOR[task]
+    key = task_spec(task).monitor
     of_task = rows[(rows["task"] == task.value) & (rows["metric"] == key)]
     top = of_task.sort_values("value", ascending=False).iloc[0]
     print(
@@ -1146,7 +1145,7 @@ ranked = {
     "medfuse/supervised/ehr+cxr": "MedFuse",
 }
 for task in task_list:
-    key = MONITOR[task]
+    key = task_spec(task).monitor
     of_task = rows[(rows["task"] == task.value) & (rows["metric"] == key)]
     score = {
         label: of_task.loc[

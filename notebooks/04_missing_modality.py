@@ -138,7 +138,6 @@ plt.show()
 
 # %%
 from medmod_lib.evaluation import (
-    MONITOR,
     EncoderSpec,
     ProtocolConfig,
     ehr_first,
@@ -146,6 +145,7 @@ from medmod_lib.evaluation import (
     stage2_init,
     supervised,
 )
+from medmod_lib.tasks import task_spec
 
 config = ProtocolConfig(
     epochs=epochs,
@@ -178,7 +178,7 @@ for (task, mode), data in cohorts.items():
         extra |= stage2_init(name, cxr_stage1, trained.get((task, mode, "ehr_only")))
         res = supervised(data, name, encoders=spec, config=config, **extra)
         trained[task, mode, name] = res
-        metric = MONITOR[task]
+        metric = task_spec(task).monitor
         value = res.rows.set_index("metric").loc[metric, "value"]
         print(
             f"{task.value:22s} trained on {mode:8s} {name:9s} best epoch {res.best_epoch!s:>4}, "
@@ -197,7 +197,7 @@ from medmod_lib.evaluation import collect_predictions, sweep_predictions
 
 predictions, sweeps = {}, []
 for (task, trained_on, name), res in trained.items():
-    metric = MONITOR[task]  # auroc, or macro AUROC for multi-label tasks
+    metric = task_spec(task).monitor  # auroc, or macro AUROC for multi-label tasks
     for test_set in modes[task]:
         data = cohorts[task, test_set]
         # each test stay scored twice, with and without its film; every fraction mixes the two
@@ -234,7 +234,7 @@ for task in task_list:
         part = sweep[(sweep["task"] == task.value) & (sweep["trained_on"] == trained_on)]
         plot_sweep(part, ax=ax)
         ax.set_title(f"trained on the {trained_on} cohort")
-    fig.suptitle(f"{task.value}: test {MONITOR[task]} as X-rays are removed (band: 95% CI)")
+    fig.suptitle(f"{task.value}: test {task_spec(task).monitor} as X-rays are removed (band: 95% CI)")
     fig.tight_layout()
     plt.show()
 
@@ -330,11 +330,11 @@ for task in task_list:
         kw = dict(
             task=task,
             seed=ctx.seed,
-            metric=MONITOR[task],
+            metric=task_spec(task).monitor,
             model=name,
             test_set=test_set,
             label_names=cohorts[task, test_set].label_columns
-            if MONITOR[task] == "auroc_macro"
+            if task_spec(task).monitor == "auroc_macro"
             else None,
             n_boot=bootstrap,
             bootstrap_seed=0,
@@ -363,7 +363,7 @@ for task in task_list:
             preds.y_true,
             mixed["least sick first"],
             mixed["at random"],
-            metric=MONITOR[task],
+            metric=task_spec(task).monitor,
             n_boot=bootstrap,
             seed=0,
             clusters=stay_clusters(preds.stay_id),

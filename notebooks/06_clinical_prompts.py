@@ -342,14 +342,13 @@ for name, enc in encoders.items():
 
 # %%
 from medmod_lib.evaluation.protocols import (
-    MONITOR,
     ProtocolConfig,
     compare_results,
     label_protocol,
     linear_eval_fractions,
 )
 from medmod_lib.prompts.plots import plot_label_efficiency
-from medmod_lib.reference import Task
+from medmod_lib.tasks import task_spec
 
 protocol = ProtocolConfig(
     epochs=probe_epochs,
@@ -388,7 +387,7 @@ for task in tasks:
             evaluated[task, method, fraction] = result
 results = pd.concat([r.rows for r in evaluated.values()], ignore_index=True)
 ctx.save_results(pd.concat([results, retrieval_rows], ignore_index=True), tag="")
-metrics = {t: MONITOR[Task.parse(t)] for t in tasks}
+metrics = {t: task_spec(t).monitor for t in tasks}
 headline = results[results["task"].map(metrics) == results["metric"]].copy()
 share = {label_protocol(f): f for f in fractions}
 headline["label_fraction"] = headline["protocol"].map(share)

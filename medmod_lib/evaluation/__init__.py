@@ -24,7 +24,6 @@ from .plots import (
 )
 from .predict import Predictions, collect_predictions, without_images
 from .protocols import (
-    MONITOR,
     EncoderSpec,
     ProtocolConfig,
     ProtocolResult,
@@ -82,7 +81,6 @@ __all__ = [
     "results_table",
     "sweep_rows",
     "MODALITIES",
-    "MONITOR",
     "EncoderClassifier",
     "EncoderSpec",
     "FeatureHead",

@@ -37,9 +37,10 @@ from ..metrics import N_BOOT
 from ..metrics.bootstrap import PairedResult
 from ..reference import Task
 from ..runner.results import CLAIM_COLUMNS
+from ..tasks import task_spec
 from .fitting import ProtocolResult
 from .predict import Predictions
-from .protocols import MONITOR, compare_predictions
+from .protocols import compare_predictions
 
 #: The three verdicts, from the 95 % interval of ``a - b``.
 HELD, NOT_RESOLVED, REVERSED = "held", "not resolved", "reversed"
@@ -51,7 +52,7 @@ class Claim:
 
     Attributes:
         key: stable identifier, ``<task short name>.<what>``, e.g. ``radiology.xray_beats_ehr``.
-        task: the task; its monitored metric (:data:`MONITOR`) is compared.
+        task: the task; its monitored metric (``TaskSpec.monitor``) is compared.
         notebook: the notebook whose run produces both models (and the verdict).
         statement: the claim in words, e.g. "X-ray-only beats EHR-only".
         why: the planted effect (synthetic data) or the reason to expect it.
@@ -248,7 +249,7 @@ def check_claim(
     a_name = a_name or (a.name if isinstance(a, ProtocolResult) else "a")
     b_name = b_name or (b.name if isinstance(b, ProtocolResult) else "b")
     diff = compare_predictions(
-        task, pa, pb, metric=MONITOR[task], n_boot=n_boot, seed=bootstrap_seed
+        task, pa, pb, metric=task_spec(task).monitor, n_boot=n_boot, seed=bootstrap_seed
     )
     return claim_row(claim, diff, a=a_name, b=b_name, test_set=test_set, seed=seed)
 

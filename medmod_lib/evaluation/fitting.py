@@ -2,7 +2,7 @@
 
 :func:`train_and_evaluate` runs :func:`medmod_lib.training.fit` with the task loss
 (:func:`~medmod_lib.evaluation.heads.task_loss`), a per-epoch validation metric
-(:data:`MONITOR`) for epoch selection and early stopping, restores the best epoch
+(the task's ``TaskSpec.monitor``, :mod:`medmod_lib.tasks`) for epoch selection and early stopping, restores the best epoch
 and turns the test predictions into tidy result rows with bootstrap intervals.
 :mod:`medmod_lib.evaluation.protocols` builds the models and loaders around it.
 """
@@ -22,18 +22,11 @@ from torch import nn
 from ..devices import resolve_device
 from ..metrics import N_BOOT, task_metrics
 from ..reference import Task
+from ..tasks import task_spec
 from ..training import OptimConfig, TrainConfig, fit
 from .heads import task_loss, task_scores
 from .predict import Predictions, collect_predictions, stay_clusters
 from .results import evaluate_predictions
-
-MONITOR: dict[Task, str] = {
-    Task.IN_HOSPITAL_MORTALITY: "auroc",
-    Task.DECOMPENSATION: "auroc",
-    Task.PHENOTYPING: "auroc_macro",
-    Task.RADIOLOGY: "auroc_macro",
-    Task.LENGTH_OF_STAY: "kappa",
-}
 
 
 @dataclass
@@ -187,7 +180,7 @@ def train_and_evaluate(
         A :class:`ProtocolResult` with the best validation epoch's weights.
     """
     task = Task.parse(task)
-    metric = MONITOR[task]
+    metric = task_spec(task).monitor
     device = resolve_device(config.device)
     names = list(label_names)
 

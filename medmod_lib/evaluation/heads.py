@@ -11,14 +11,13 @@ from zero images.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..metrics.los import N_LOS_CLASSES
 from ..reference import Task
 
 Modality = Literal["ehr", "cxr", "ehr+cxr"]
@@ -31,11 +30,6 @@ def check_modality(modality: str) -> str:
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}; choose one of {list(MODALITIES)}")
     return modality
-
-
-def num_outputs(task: str | Task, label_columns: Sequence[str]) -> int:
-    """Number of logits: 10 LOS bins, else one per label column."""
-    return N_LOS_CLASSES if Task.parse(task) == Task.LENGTH_OF_STAY else len(label_columns)
 
 
 def task_loss(

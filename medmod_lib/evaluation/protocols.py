@@ -40,14 +40,14 @@ from ..encoders import LSTMEncoder, ResNetEncoder
 from ..fusion import FUSION_MODELS, build_fusion_model
 from ..metrics import N_BOOT, PairedResult, compare_models
 from ..reference import Task
+from ..tasks import task_spec
 from .features import extract_features
-from .fitting import MONITOR, ProtocolConfig, ProtocolResult, subset_predictions, train_and_evaluate
-from .heads import EncoderClassifier, FeatureHead, Modality, num_outputs
+from .fitting import ProtocolConfig, ProtocolResult, subset_predictions, train_and_evaluate
+from .heads import EncoderClassifier, FeatureHead, Modality
 from .predict import Predictions, stay_clusters
 
 __all__ = [
     "MODEL_MODALITY",
-    "MONITOR",
     "EncoderSpec",
     "ProtocolConfig",
     "ProtocolResult",
@@ -174,7 +174,7 @@ def linear_eval_fractions(
         ehr_encoder=copy.deepcopy(ehr_encoder),
         cxr_encoder=copy.deepcopy(cxr_encoder),
         modality=modality,
-        num_classes=num_outputs(data.task, data.label_columns),
+        num_classes=task_spec(data.task).num_outputs(data.label_columns),
         freeze_encoders=True,
     )
     device = resolve_device(config.device)
@@ -248,7 +248,7 @@ def fine_tune(
         ehr_encoder=copy.deepcopy(ehr_encoder),
         cxr_encoder=copy.deepcopy(cxr_encoder),
         modality=modality,
-        num_classes=num_outputs(data.task, data.label_columns),
+        num_classes=task_spec(data.task).num_outputs(data.label_columns),
         freeze_encoders=False,
     )
     clf.requires_grad_(True)
@@ -288,7 +288,7 @@ def supervised(
         name,
         ehr_encoder=copy.deepcopy(ehr_encoder) if ehr_encoder is not None else fresh_ehr,
         cxr_encoder=copy.deepcopy(cxr_encoder) if cxr_encoder is not None else fresh_cxr,
-        num_classes=num_outputs(data.task, data.label_columns),
+        num_classes=task_spec(data.task).num_outputs(data.label_columns),
         task=data.task,
         **model_kwargs,
     )
@@ -374,7 +374,7 @@ def compare_predictions(
     Args:
         task: the task of both predictions.
         pa, pb: test predictions of model a and model b.
-        metric: default the task's selection metric (:data:`MONITOR`).
+        metric: default the task's selection metric (``TaskSpec.monitor``).
         n_boot, seed: bootstrap settings.
         names: the two models' names, for error messages.
 
@@ -382,7 +382,7 @@ def compare_predictions(
         ValueError: samples that cannot be matched.
     """
     task = Task.parse(task)
-    metric = metric or MONITOR[task]
+    metric = metric or task_spec(task).monitor
     if not np.array_equal(pa.stay_id, pb.stay_id):
         ids_a, ids_b = pa.stay_id, pb.stay_id
         if len(np.unique(ids_a)) != len(ids_a) or len(np.unique(ids_b)) != len(ids_b):

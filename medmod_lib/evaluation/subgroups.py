@@ -24,6 +24,7 @@ import pandas as pd
 from ..metrics import N_BOOT, task_metrics
 from ..metrics.classification import to_numpy
 from ..reference import Task
+from ..tasks import task_spec
 
 #: Lower edges of the age groups: 18-39, 40-59, 60-79, 80+.
 AGE_BINS: tuple[int, ...] = (18, 40, 60, 80)
@@ -36,13 +37,6 @@ RACE_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 UNKNOWN_RACE = "Unknown/other"
 #: Metrics reported per group by default, per task.
-DEFAULT_METRICS: dict[Task, tuple[str, ...]] = {
-    Task.IN_HOSPITAL_MORTALITY: ("auroc", "auprc"),
-    Task.DECOMPENSATION: ("auroc", "auprc"),
-    Task.PHENOTYPING: ("auroc_macro", "auprc_macro"),
-    Task.RADIOLOGY: ("auroc_macro", "auprc_macro"),
-    Task.LENGTH_OF_STAY: ("kappa", "mad"),
-}
 SUBGROUP_COLUMNS = (
     "attribute",
     "group",
@@ -159,7 +153,7 @@ def subgroup_metrics(
         y_true, y_score: as in :func:`medmod_lib.metrics.task_metrics`, n rows.
         groups: n rows of group labels, e.g. from :func:`subgroup_frame`.
         attributes: columns of ``groups`` to use (default: all).
-        metrics: metric names (default :data:`DEFAULT_METRICS` of the task).
+        metrics: metric names (default: the task's ``TaskSpec.headline``).
         min_size: groups with fewer samples get NaN metrics, flag ``"too_small"``.
         label_names: for multi-label tasks.
         n_boot, seed: bootstrap settings.
@@ -177,7 +171,7 @@ def subgroup_metrics(
         raise ValueError(
             f"groups ({len(groups)} rows), y_true ({len(y)}) and y_score ({len(s)}) must align"
         )
-    names = list(metrics) if metrics is not None else list(DEFAULT_METRICS[task])
+    names = list(metrics) if metrics is not None else list(task_spec(task).headline)
     if clusters is None and "stay_id" in groups:
         clusters = groups["stay_id"].to_numpy()
     ids = None if clusters is None else np.asarray(clusters)

@@ -19,9 +19,9 @@ import pandas as pd
 from torch import nn
 
 from ..reference import Task
+from ..tasks import task_spec
 from .heads import MODALITIES
 from .protocols import (
-    MONITOR,
     EncoderSpec,
     ProtocolConfig,
     ProtocolResult,
@@ -35,13 +35,6 @@ from .stage1 import ehr_first, stage2_init
 #: Supervised baselines trained by default (``early`` needs pretrained encoders).
 DEFAULT_BASELINES: tuple[str, ...] = ("ehr_only", "cxr_only", "joint", "late", "medfuse")
 #: Metrics of the headline table, per task.
-HEADLINE: dict[Task, tuple[str, ...]] = {
-    Task.IN_HOSPITAL_MORTALITY: ("auroc", "auprc"),
-    Task.DECOMPENSATION: ("auroc", "auprc"),
-    Task.PHENOTYPING: ("auroc_macro", "auprc_macro"),
-    Task.RADIOLOGY: ("auroc_macro", "auprc_macro"),
-    Task.LENGTH_OF_STAY: ("kappa", "mad"),
-}
 
 
 def evaluate_task(
@@ -109,7 +102,7 @@ def evaluate_task(
         res = job()
         out[res.name] = res
         if verbose:
-            metric = MONITOR[res.task]
+            metric = task_spec(res.task).monitor
             value = res.rows.set_index("metric").loc[metric, "value"]
             print(
                 f"{data.task.value:22s} {res.name:32s} best epoch {res.best_epoch!s:>4}  "
@@ -131,7 +124,7 @@ def results_table(rows: pd.DataFrame, *, metrics: Sequence[str] | None = None) -
 
     Args:
         rows: tidy result rows (several tasks and models).
-        metrics: metric names to show (default: :data:`HEADLINE` of each task).
+        metrics: metric names to show (default: each task's ``TaskSpec.headline``).
 
     Returns:
         A frame indexed by ``task, method, protocol, modality, test_set, n``.
@@ -139,7 +132,7 @@ def results_table(rows: pd.DataFrame, *, metrics: Sequence[str] | None = None) -
     keys = ["task", "method", "protocol", "modality", "test_set", "n"]
     parts = []
     for task, part in rows.groupby("task", sort=False):
-        wanted = list(metrics) if metrics is not None else list(HEADLINE[Task.parse(task)])
+        wanted = list(metrics) if metrics is not None else list(task_spec(task).headline)
         part = part[part["metric"].isin(wanted)].copy()
         digits = np.where(part["metric"].isin(["mad", "mse", "mape"]), 1, 3)
         cols = (part["value"], part["ci_low"], part["ci_high"], digits)

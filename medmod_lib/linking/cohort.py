@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..reference import CHEXPERT_LABELS, Task, phenotypes
+from ..reference import CHEXPERT_LABELS, Task
+from ..tasks import task_spec
 from .rules import LinkingRule
 
 SPLITS = ("train", "val", "test")
@@ -235,7 +236,7 @@ def build_cohort(
         return _radiology_images(task, rule, images, image_labels, seed)
 
     base = samples.reset_index(drop=True).rename_axis("sample").reset_index()
-    label_columns = task_label_columns(task)
+    label_columns = task_spec(task).label_columns
     if task != Task.RADIOLOGY:
         missing = [c for c in label_columns if c not in samples.columns]
         if missing:
@@ -303,22 +304,6 @@ def build_cohort(
         data_ratio=data_ratio,
         seed=seed,
     )
-
-
-def task_label_columns(task: str | Task) -> list[str]:
-    """The target columns of a task's samples, in model-output order.
-
-    Length of stay trains on the 10-class ``los_bucket``; its ``y_true``
-    (remaining hours) stays in the samples for the MAD metric.
-    """
-    task = Task.parse(task)
-    if task == Task.PHENOTYPING:
-        return phenotypes()
-    if task == Task.RADIOLOGY:
-        return list(CHEXPERT_LABELS)
-    if task == Task.LENGTH_OF_STAY:
-        return ["los_bucket"]
-    return ["y_true"]
 
 
 def _radiology_images(task, rule, images, image_labels, seed) -> Cohort:

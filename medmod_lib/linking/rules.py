@@ -32,17 +32,10 @@ import numpy as np
 import pandas as pd
 
 from ..reference import Task
+from ..tasks import task_spec
 
 WindowEnd = Literal["intime+48h", "outtime", "prediction_time"]
 Choice = Literal["latest", "first", "all"]
-
-_DEFAULT_END: dict[Task, WindowEnd] = {
-    Task.IN_HOSPITAL_MORTALITY: "intime+48h",
-    Task.PHENOTYPING: "outtime",
-    Task.RADIOLOGY: "outtime",
-    Task.DECOMPENSATION: "prediction_time",
-    Task.LENGTH_OF_STAY: "prediction_time",
-}
 
 
 @dataclass(frozen=True)
@@ -78,7 +71,9 @@ class LinkingRule:
         if unknown:
             raise TypeError(f"Unknown LinkingRule parameters: {sorted(unknown)}")
         return cls(
-            task=task, window_end=overrides.pop("window_end", _DEFAULT_END[task]), **overrides
+            task=task,
+            window_end=overrides.pop("window_end", task_spec(task).window_end),
+            **overrides,
         )
 
     def to_dict(self) -> dict:

@@ -26,14 +26,12 @@ from typing import Any
 import numpy as np
 
 from ..reference import Task, phenotype_definitions
+from ..tasks import task_spec
 from .bootstrap import BOOT_SEED, N_BOOT, MetricFn, MetricResult, PairedResult, paired_bootstrap
 from .calibration import brier_score
 from .classification import RankingMetric, auroc, check_scores, ranking_metrics, to_numpy
 from .kernels import confusion_counts, linear_kappa_from_confusion, weighted_mean_counts
 from .los import N_LOS_CLASSES, hour_errors, los_metrics, predicted_class, true_class
-
-BINARY_TASKS = (Task.IN_HOSPITAL_MORTALITY, Task.DECOMPENSATION)
-MULTILABEL_TASKS = (Task.PHENOTYPING, Task.RADIOLOGY)
 
 
 def _binary_1d(x: Any) -> np.ndarray:
@@ -79,7 +77,7 @@ def task_metrics(
     kw = {"n_boot": n_boot, "seed": seed, "level": level, "clusters": clusters}
     if task == Task.LENGTH_OF_STAY:
         return los_metrics(y_true, y_score, **kw)
-    if task in BINARY_TASKS:
+    if task_spec(task).kind == "binary":
         y, s = _binary_1d(y_true), _binary_1d(y_score)
         out = ranking_metrics(y, s, **kw)
     else:

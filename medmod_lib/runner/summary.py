@@ -35,12 +35,11 @@ _SWEEP = re.compile(r"^(?P<metric>.+)@missing(?P<percent>\d+)$")
 
 
 def headline_metric(task: str) -> str | None:
-    """The task's monitored metric (:data:`medmod_lib.evaluation.MONITOR`); None if unknown."""
-    from ..evaluation.fitting import MONITOR
-    from ..reference import Task
+    """The task's monitored metric (``TaskSpec.monitor``); None if unknown."""
+    from ..tasks import task_spec
 
     try:
-        return MONITOR[Task.parse(task)]
+        return task_spec(task).monitor
     except ValueError:  # a notebook's own task name: no headline metric to pick
         return None
 
