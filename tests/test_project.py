@@ -59,3 +59,22 @@ def test_installed_versions_match_pins():
                 f"{name} is pinned in requirements.txt but not installed"
             ) from None
         assert installed.split("+")[0] == pinned, f"{name}: installed {installed}, pinned {pinned}"
+
+
+def test_pyproject_declares_every_pin_with_a_range_the_pin_satisfies():
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared += extra
+    pins = _requirement_names(ROOT / "requirements.txt")
+    ranges = {}
+    for text in declared:
+        req = Requirement(text)
+        ranges[re.sub(r"[-_.]+", "-", req.name.lower())] = req.specifier
+    assert sorted(ranges) == sorted(pins), "pyproject.toml and requirements.txt list other packages"
+    for name, spec in ranges.items():
+        assert spec.contains(pins[name]), f"{name}: pin {pins[name]} outside {spec}"

@@ -26,7 +26,6 @@ _EXPORTS: dict[str, str] = {
     "build_cache": "cache",
     "default_cache_dir": "cache",
     "decode_resized": "decode",
-    "dicom_to_uint8": "dicom",
     "RadiologyDataset": "dataset",
     "assign_split": "dataset",
     "radiology_table": "dataset",

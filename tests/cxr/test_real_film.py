@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 from cxr_release import dicom_id, write_release
+from dicom_film import dicom_to_uint8
 from PIL import Image
 
 from medmod_lib.cxr import (
@@ -21,7 +22,6 @@ from medmod_lib.cxr import (
     load_metadata,
     radiology_table,
 )
-from medmod_lib.cxr.dicom import dicom_to_uint8
 from medmod_lib.reference import CHEXPERT_LABELS
 
 pydicom_data = pytest.importorskip("pydicom.data")
