@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference_discretizer import Discretizer
 
 from medmod_lib import reference
 from medmod_lib.ehr.discretizer import (
-    Discretizer,
     Normalizer,
     discretize_events,
     header,

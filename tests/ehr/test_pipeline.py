@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from mimic_tables import chart, lab, stay, write_release
+from reference_discretizer import Discretizer
 
 from medmod_lib import reference
 from medmod_lib.ehr import EHRConfig, ProcessedEHR, prepare_ehr
-from medmod_lib.ehr.discretizer import Discretizer
 from medmod_lib.ehr.reader import MimicSchemaError
 
 DIAG = [dict(subject_id=10_000_001, hadm_id=20_000_001, seq_num=1, icd_code="4019", icd_version=9)]

@@ -13,9 +13,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import benchmark_contracts as ext  # noqa: E402
+from reference_discretizer import Discretizer  # noqa: E402
 
 from medmod_lib import reference  # noqa: E402
-from medmod_lib.ehr.discretizer import Discretizer, Normalizer, n_bins_for  # noqa: E402
+from medmod_lib.ehr.discretizer import Normalizer, n_bins_for  # noqa: E402
 from medmod_lib.export import export_processed, listfile_header  # noqa: E402
 from medmod_lib.export.__main__ import main as export_main  # noqa: E402
 from medmod_lib.export.episodes import Target, write_episodes  # noqa: E402
