@@ -247,20 +247,105 @@ def fit(
             ``monitor`` is not among the validation metrics.
     """
     step_fn = step_fn or default_step
+    run = _start(model, train_loader, config, out_dir, run_info)
+    epoch = run.start_epoch - 1
+    for epoch in range(run.start_epoch, config.epochs + 1):
+        if run.stopped_early:
+            epoch -= 1
+            break
+        _train_epoch(run, epoch, train_loader, step_fn, config)
+        val_metrics = _validate(run, epoch, step_fn, val_loader, val_fn, config)
+        improved = _select(run, epoch, val_metrics, config)
+        _save(run, epoch, improved, train_loader, config)
+        ddp.barrier()
+        if run.stopped_early or (stop_after_epoch is not None and epoch >= stop_after_epoch):
+            break
+    return FitResult(
+        model=model,
+        history=run.logger.frame(),
+        best_epoch=run.best_epoch,
+        best_score=run.best_score,
+        last_epoch=epoch,
+        stopped_early=run.stopped_early,
+        out_dir=run.out_dir,
+        best_state=copy.copy(run.best_state),
+    )
+
+
+@dataclass
+class _Run:
+    """The state :func:`fit` carries from epoch to epoch (what ``last.pt`` stores)."""
+
+    model: nn.Module
+    train_model: nn.Module  # the model, wrapped in DDP under torchrun
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler
+    device: torch.device
+    autocast_dtype: torch.dtype | None
+    channels_last: bool
+    steps_per_epoch: int
+    fingerprint: str
+    out_dir: Path | None
+    logger: CSVLogger
+    is_main: bool
+    start_epoch: int = 1
+    step: int = 0
+    best_score: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    stopped_early: bool = False
+
+
+def _steps_per_epoch(train_loader: DataLoader, config: TrainConfig) -> int:
+    try:
+        steps = len(train_loader)
+    except TypeError as err:
+        raise TypeError("fit needs a train_loader with a length (a map-style dataset).") from err
+    if config.max_steps_per_epoch is not None:
+        steps = min(steps, config.max_steps_per_epoch)
+    if steps < 1:
+        raise ValueError(
+            "the training loader is empty; check the dataset and batch_size/drop_last."
+        )
+    return steps
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    """Warm-up + cosine per optimizer step, or a constant rate."""
+    total_steps = config.epochs * steps_per_epoch
+    if config.optim.schedule != "warmup_cosine":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    warmup = round(config.optim.warmup_epochs * steps_per_epoch)
+    if warmup >= total_steps:
+        warnings.warn(
+            f"warm-up of {config.optim.warmup_epochs} epochs ({warmup} steps) is not shorter "
+            f"than the run ({total_steps} steps); using {total_steps - 1} warm-up steps.",
+            stacklevel=4,  # the caller of fit
+        )
+        warmup = total_steps - 1
+    return warmup_cosine_schedule(
+        optimizer,
+        warmup_steps=warmup,
+        total_steps=total_steps,
+        min_factor=config.optim.min_lr_factor,
+    )
+
+
+def _start(
+    model: nn.Module,
+    train_loader: DataLoader,
+    config: TrainConfig,
+    out_dir: str | Path | None,
+    run_info: Mapping[str, Any] | None,
+) -> _Run:
+    """Restore: a fresh, seeded run, or the state of ``out_dir/last.pt`` when resuming."""
     info = ddp.current()
     device = resolve_device(config.device)
     autocast_dtype = amp_dtype(device, config.amp)
     channels_last = config.channels_last and device.type == "cuda"
-    try:
-        steps_per_epoch = len(train_loader)
-    except TypeError as err:
-        raise TypeError("fit needs a train_loader with a length (a map-style dataset).") from err
-    if config.max_steps_per_epoch is not None:
-        steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
-    if steps_per_epoch < 1:
-        raise ValueError(
-            "the training loader is empty; check the dataset and batch_size/drop_last."
-        )
+    steps_per_epoch = _steps_per_epoch(train_loader, config)
     out_dir = Path(out_dir) if out_dir is not None else None
     last_path = out_dir / LAST if out_dir is not None else None
     fingerprint = json.dumps(
@@ -272,7 +357,6 @@ def fit(
         sort_keys=True,
         default=str,
     )
-
     ckpt = None
     if config.resume and last_path is not None and last_path.is_file():
         ckpt = load_checkpoint(last_path)
@@ -288,185 +372,194 @@ def fit(
     if channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, config.optim)
-    total_steps = config.epochs * steps_per_epoch
-    if config.optim.schedule == "warmup_cosine":
-        warmup = round(config.optim.warmup_epochs * steps_per_epoch)
-        if warmup >= total_steps:
-            warnings.warn(
-                f"warm-up of {config.optim.warmup_epochs} epochs ({warmup} steps) is not shorter "
-                f"than the run ({total_steps} steps); using {total_steps - 1} warm-up steps.",
-                stacklevel=2,
-            )
-            warmup = total_steps - 1
-        scheduler = warmup_cosine_schedule(
-            optimizer,
-            warmup_steps=warmup,
-            total_steps=total_steps,
-            min_factor=config.optim.min_lr_factor,
-        )
-    else:
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    scheduler = _scheduler(optimizer, config, steps_per_epoch)
     scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
-
-    start_epoch, step, best_score, best_epoch, bad_epochs, best_state = 1, 0, None, None, 0, None
-    stopped_early = False
+    run = _Run(
+        model=model,
+        train_model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scaler=scaler,
+        device=device,
+        autocast_dtype=autocast_dtype,
+        channels_last=channels_last,
+        steps_per_epoch=steps_per_epoch,
+        fingerprint=fingerprint,
+        out_dir=out_dir,
+        logger=None,  # type: ignore[arg-type]  # set below, once the start epoch is known
+        is_main=info.is_main,
+    )
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         scaler.load_state_dict(ckpt["scaler"])
-        start_epoch, step = ckpt["epoch"] + 1, ckpt["step"]
-        best_score, best_epoch, bad_epochs = (
-            ckpt["best_score"],
-            ckpt["best_epoch"],
-            ckpt["bad_epochs"],
-        )
-        stopped_early = ckpt["stopped_early"]
+        run.start_epoch, run.step = ckpt["epoch"] + 1, ckpt["step"]
+        run.best_score, run.best_epoch = ckpt["best_score"], ckpt["best_epoch"]
+        run.bad_epochs, run.stopped_early = ckpt["bad_epochs"], ckpt["stopped_early"]
         restore_rng_state(ckpt["rng"], train_loader)
         if out_dir is not None and (out_dir / BEST).is_file():
-            best_state = load_checkpoint(out_dir / BEST)["model"]
-    logger = CSVLogger(
+            run.best_state = load_checkpoint(out_dir / BEST)["model"]
+    run.logger = CSVLogger(
         out_dir / LOG_FILE if out_dir is not None and info.is_main else None,
-        resume_epoch=start_epoch - 1 if ckpt is not None else None,
+        resume_epoch=run.start_epoch - 1 if ckpt is not None else None,
     )
-    train_model = ddp.wrap_ddp(model, device, find_unused_parameters=config.find_unused_parameters)
-
-    epoch = start_epoch - 1
-    for epoch in range(start_epoch, config.epochs + 1):
-        if stopped_early:
-            epoch -= 1
-            break
-        sampler = getattr(train_loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
-        train_model.train()
-        rows: list[dict[str, float]] = []
-        bar = tqdm(
-            total=steps_per_epoch,
-            desc=f"epoch {epoch}/{config.epochs}",
-            leave=False,
-            disable=not (config.progress and info.is_main),
-        )
-        for i, batch in enumerate(train_loader):
-            if i >= steps_per_epoch:
-                break
-            batch = _to_device(batch, device, channels_last)
-            with torch.autocast(
-                device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
-            ):
-                terms = _as_terms(step_fn(train_model, batch))
-            skip = ddp.any_true(bool(terms.pop("skip", False)), device)
-            loss = terms["loss"]
-            if not torch.isfinite(loss.detach()):
-                raise FloatingPointError(
-                    f"loss is {float(loss.detach())} at epoch {epoch}, step {step + 1}; lower the learning rate, "
-                    "enable grad_clip or set amp='off'."
-                )
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            lr = optimizer.param_groups[0]["lr"]
-            if not skip:
-                if config.optim.grad_clip is not None:
-                    scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-            with warnings.catch_warnings():  # a skipped step warns "scheduler before optimizer"
-                warnings.simplefilter("ignore", UserWarning)
-                scheduler.step()
-            step += 1
-            values = _logged(terms, skip)
-            values["n_skipped_steps"] = float(skip)
-            rows.append(values)
-            if step % config.log_every == 0:
-                logger.log_many(epoch=epoch, step=step, split="train_step", lr=lr, values=values)
-            bar.update(1)
-            bar.set_postfix(loss=f"{values.get('loss', float('nan')):.4g}")
-        bar.close()
-        train_summary = ddp.all_reduce_mean(_aggregate(rows), device)
-        logger.log_many(
-            epoch=epoch,
-            step=step,
-            split="train",
-            lr=optimizer.param_groups[0]["lr"],
-            values=train_summary,
-        )
-
-        val_metrics: dict[str, float] = {}
-        if val_loader is not None:
-            model.eval()
-            val_metrics |= _validation_loss(
-                train_model,
-                step_fn,
-                val_loader,
-                device,
-                channels_last,
-                autocast_dtype,
-                config.max_steps_per_epoch,
-            )
-        if val_fn is not None:
-            model.eval()
-            val_metrics |= ddp.all_reduce_mean(
-                {k: float(v) for k, v in val_fn(model, epoch).items()}, device
-            )
-        if val_metrics:
-            logger.log_many(epoch=epoch, step=step, split="val", lr=None, values=val_metrics)
-
-        improved = False
-        if config.monitor is not None:
-            if config.monitor not in val_metrics:
-                raise ValueError(
-                    f"monitor {config.monitor!r} is not among the validation metrics "
-                    f"{sorted(val_metrics)}; pass val_loader/val_fn or change TrainConfig.monitor."
-                )
-            score = val_metrics[config.monitor]
-            improved = _improved(score, best_score, config.mode, config.min_delta)
-            if improved:
-                best_score, best_epoch, bad_epochs = score, epoch, 0
-                best_state = {
-                    k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
-                }
-            else:
-                bad_epochs += 1
-            stopped_early = config.patience is not None and bad_epochs >= config.patience
-
-        if out_dir is not None and info.is_main:
-            meta = {"epoch": epoch, "step": step, "monitor": config.monitor, "score": best_score}
-            if improved:
-                save_checkpoint(out_dir / BEST, {"model": best_state, **meta})
-            if config.keep_epoch_checkpoints:
-                save_checkpoint(
-                    out_dir / f"epoch_{epoch:03d}.pt", {"model": model.state_dict(), **meta}
-                )
-            save_checkpoint(
-                last_path,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "epoch": epoch,
-                    "step": step,
-                    "best_score": best_score,
-                    "best_epoch": best_epoch,
-                    "bad_epochs": bad_epochs,
-                    "stopped_early": stopped_early,
-                    "rng": capture_rng_state(train_loader),
-                    "fingerprint": fingerprint,
-                },
-            )
-            logger.flush()
-        ddp.barrier()
-        if stopped_early or (stop_after_epoch is not None and epoch >= stop_after_epoch):
-            break
-
-    return FitResult(
-        model=model,
-        history=logger.frame(),
-        best_epoch=best_epoch,
-        best_score=best_score,
-        last_epoch=epoch,
-        stopped_early=stopped_early,
-        out_dir=out_dir,
-        best_state=copy.copy(best_state),
+    run.train_model = ddp.wrap_ddp(
+        model, device, find_unused_parameters=config.find_unused_parameters
     )
+    return run
+
+
+def _train_epoch(
+    run: _Run, epoch: int, train_loader: DataLoader, step_fn: StepFn, config: TrainConfig
+) -> None:
+    """Train one epoch: every batch through ``step_fn``, one optimizer step each."""
+    sampler = getattr(train_loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+    run.train_model.train()
+    rows: list[dict[str, float]] = []
+    bar = tqdm(
+        total=run.steps_per_epoch,
+        desc=f"epoch {epoch}/{config.epochs}",
+        leave=False,
+        disable=not (config.progress and run.is_main),
+    )
+    for i, batch in enumerate(train_loader):
+        if i >= run.steps_per_epoch:
+            break
+        batch = _to_device(batch, run.device, run.channels_last)
+        with torch.autocast(
+            run.device.type, dtype=run.autocast_dtype, enabled=run.autocast_dtype is not None
+        ):
+            terms = _as_terms(step_fn(run.train_model, batch))
+        skip = ddp.any_true(bool(terms.pop("skip", False)), run.device)
+        lr = _optimizer_step(run, terms["loss"], skip, epoch, config)
+        values = _logged(terms, skip)
+        values["n_skipped_steps"] = float(skip)
+        rows.append(values)
+        if run.step % config.log_every == 0:
+            run.logger.log_many(
+                epoch=epoch, step=run.step, split="train_step", lr=lr, values=values
+            )
+        bar.update(1)
+        bar.set_postfix(loss=f"{values.get('loss', float('nan')):.4g}")
+    bar.close()
+    run.logger.log_many(
+        epoch=epoch,
+        step=run.step,
+        split="train",
+        lr=run.optimizer.param_groups[0]["lr"],
+        values=ddp.all_reduce_mean(_aggregate(rows), run.device),
+    )
+
+
+def _optimizer_step(
+    run: _Run, loss: torch.Tensor, skip: bool, epoch: int, config: TrainConfig
+) -> float:
+    """Backward, clip, step (unless ``skip``) and advance the schedule; returns the step's lr."""
+    if not torch.isfinite(loss.detach()):
+        raise FloatingPointError(
+            f"loss is {float(loss.detach())} at epoch {epoch}, step {run.step + 1}; lower the "
+            "learning rate, enable grad_clip or set amp='off'."
+        )
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    lr = run.optimizer.param_groups[0]["lr"]
+    if not skip:
+        if config.optim.grad_clip is not None:
+            run.scaler.unscale_(run.optimizer)
+            nn.utils.clip_grad_norm_(run.model.parameters(), config.optim.grad_clip)
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+    with warnings.catch_warnings():  # a skipped step warns "scheduler before optimizer"
+        warnings.simplefilter("ignore", UserWarning)
+        run.scheduler.step()
+    run.step += 1
+    return lr
+
+
+def _validate(
+    run: _Run,
+    epoch: int,
+    step_fn: StepFn,
+    val_loader: DataLoader | None,
+    val_fn: ValFn | None,
+    config: TrainConfig,
+) -> dict[str, float]:
+    """Validate: the mean step terms over ``val_loader`` and ``val_fn``'s metrics."""
+    val_metrics: dict[str, float] = {}
+    if val_loader is not None:
+        run.model.eval()
+        val_metrics |= _validation_loss(
+            run.train_model,
+            step_fn,
+            val_loader,
+            run.device,
+            run.channels_last,
+            run.autocast_dtype,
+            config.max_steps_per_epoch,
+        )
+    if val_fn is not None:
+        run.model.eval()
+        val_metrics |= ddp.all_reduce_mean(
+            {k: float(v) for k, v in val_fn(run.model, epoch).items()}, run.device
+        )
+    if val_metrics:
+        run.logger.log_many(epoch=epoch, step=run.step, split="val", lr=None, values=val_metrics)
+    return val_metrics
+
+
+def _select(run: _Run, epoch: int, val_metrics: Mapping[str, float], config: TrainConfig) -> bool:
+    """Select: keep the best epoch's weights; count epochs without improvement."""
+    if config.monitor is None:
+        return False
+    if config.monitor not in val_metrics:
+        raise ValueError(
+            f"monitor {config.monitor!r} is not among the validation metrics "
+            f"{sorted(val_metrics)}; pass val_loader/val_fn or change TrainConfig.monitor."
+        )
+    score = val_metrics[config.monitor]
+    improved = _improved(score, run.best_score, config.mode, config.min_delta)
+    if improved:
+        run.best_score, run.best_epoch, run.bad_epochs = score, epoch, 0
+        run.best_state = {
+            k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()
+        }
+    else:
+        run.bad_epochs += 1
+    run.stopped_early = config.patience is not None and run.bad_epochs >= config.patience
+    return improved
+
+
+def _save(
+    run: _Run, epoch: int, improved: bool, train_loader: DataLoader, config: TrainConfig
+) -> None:
+    """Checkpoint: ``best.pt`` when improved, ``last.pt`` (exact resume) every epoch."""
+    if run.out_dir is None or not run.is_main:
+        return
+    meta = {"epoch": epoch, "step": run.step, "monitor": config.monitor, "score": run.best_score}
+    if improved:
+        save_checkpoint(run.out_dir / BEST, {"model": run.best_state, **meta})
+    if config.keep_epoch_checkpoints:
+        save_checkpoint(
+            run.out_dir / f"epoch_{epoch:03d}.pt", {"model": run.model.state_dict(), **meta}
+        )
+    save_checkpoint(
+        run.out_dir / LAST,
+        {
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(),
+            "scaler": run.scaler.state_dict(),
+            "epoch": epoch,
+            "step": run.step,
+            "best_score": run.best_score,
+            "best_epoch": run.best_epoch,
+            "bad_epochs": run.bad_epochs,
+            "stopped_early": run.stopped_early,
+            "rng": capture_rng_state(train_loader),
+            "fingerprint": run.fingerprint,
+        },
+    )
+    run.logger.flush()
