@@ -72,6 +72,15 @@ class TaskSpec:
             return ["los_bucket"]
         return ["y_true"]
 
+    @property
+    def loss(self) -> str:
+        """``cross_entropy`` over the 10 bins, or ``binary_cross_entropy`` per label.
+
+        Computed by :func:`medmod_lib.evaluation.heads.task_loss` over the labels that
+        the batch's ``label_mask`` keeps.
+        """
+        return "cross_entropy" if self.kind == "multiclass" else "binary_cross_entropy"
+
     def num_outputs(self, label_columns: Sequence[str] | None = None) -> int:
         """Logits of a model for this task: 10 length-of-stay bins, else one per label.
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..reference import Task
+from ..tasks import task_spec
 
 Modality = Literal["ehr", "cxr", "ehr+cxr"]
 #: Feature sets of a linear probe / fine-tuned classifier.
@@ -57,7 +58,7 @@ def task_loss(
         if row_mask is None
         else row_mask.to(logits.dtype)
     )
-    if Task.parse(task) == Task.LENGTH_OF_STAY:
+    if task_spec(task).loss == "cross_entropy":
         per = F.cross_entropy(logits.float(), labels.long(), reduction="none")
         return (per * rows).sum() / rows.sum().clamp(min=1.0)
     labels = labels.to(logits.dtype).reshape(logits.shape)
@@ -70,7 +71,7 @@ def task_loss(
 
 def task_scores(task: str | Task, logits: torch.Tensor) -> torch.Tensor:
     """Probabilities from logits: softmax over the LOS bins, sigmoid otherwise."""
-    if Task.parse(task) == Task.LENGTH_OF_STAY:
+    if task_spec(task).kind == "multiclass":
         return torch.softmax(logits.float(), dim=1)
     return torch.sigmoid(logits.float())
 
