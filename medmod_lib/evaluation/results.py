@@ -16,14 +16,13 @@ import pandas as pd
 
 from ..metrics import MetricResult, task_metrics
 from ..reference import Task
-from ..runner.results import ALL_COLUMNS
+from ..runner.results import RESULT_COLUMNS
 
-#: Column order of the results CSV: the runner's required columns, then the
-#: provenance columns. ``seed`` is the training seed; the bootstrap seed and
-#: resample count are stored separately so every interval can be redone.
-#: ``n_boot_valid``: resamples where the metric was defined (the interval is taken
-#: over those); ``n_skipped``: labels left out of an average (one class only).
-RESULT_COLUMNS: tuple[str, ...] = ALL_COLUMNS
+# RESULT_COLUMNS, the one results schema (defined with the runner that combines the
+# tables): the required columns, then the provenance columns. ``seed`` is the training
+# seed; the bootstrap seed and resample count are stored separately so every interval
+# can be redone. ``n_boot_valid``: resamples where the metric was defined (the interval
+# is taken over those); ``n_skipped``: labels left out of an average (one class only).
 
 _DTYPES: dict[str, str] = {
     "task": "string",

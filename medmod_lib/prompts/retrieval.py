@@ -193,7 +193,7 @@ def retrieval_results(table: pd.DataFrame, *, task: str, seed: int) -> pd.DataFr
     modality the direction: ``recall@k`` with its Wilson interval, and ``chance@k`` (no
     interval), so a report or a test can compare them from ``results.csv`` alone.
     """
-    from ..runner.results import ALL_COLUMNS
+    from ..runner.results import RESULT_COLUMNS
 
     rows = []
     pooled = bool(table.get("direction", pd.Series(["image->text"])).eq("text->image").all())
@@ -212,7 +212,7 @@ def retrieval_results(table: pd.DataFrame, *, task: str, seed: int) -> pd.DataFr
              "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
         )  # fmt: skip
         rows.append({**base, "metric": f"chance@{int(r['k'])}", "value": r["chance"]})
-    return pd.DataFrame(rows).reindex(columns=list(ALL_COLUMNS))
+    return pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS))
 
 
 def nearest_prompts(pairs: PairEmbeddings, index: int, k: int = 3) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 Every notebook that measures something writes one CSV per executed copy to
 ``<output_dir>/results/<name>.csv`` with :func:`save_results`, one row per
-metric, columns :data:`RESULT_COLUMNS`. The runner concatenates them into
+metric, columns :data:`RESULT_COLUMNS` (:data:`REQUIRED_COLUMNS`, then the
+provenance columns, which a notebook of one's own may leave out). The runner concatenates them into
 ``reports/<run>/results.csv`` (:func:`combine_results`) and ``05_report`` reads
 that file.
 
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-#: Columns of a tidy results table, in order.
-RESULT_COLUMNS = (
+#: The columns every tidy results table has, in order.
+REQUIRED_COLUMNS = (
     "task",
     "method",
     "protocol",
@@ -36,7 +37,8 @@ RESULT_COLUMNS = (
 #: required ones (test set, bootstrap resamples and seed, valid resamples,
 #: labels left out of an average); optional here, kept when present.
 OPTIONAL_COLUMNS = ("test_set", "n_boot", "bootstrap_seed", "n_boot_valid", "n_skipped")
-ALL_COLUMNS = RESULT_COLUMNS + OPTIONAL_COLUMNS
+#: The results schema (the one the library writes): required, then provenance columns.
+RESULT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 _KEY = ["task", "method", "protocol", "modality", "metric", "seed"]
 #: Columns of a claims table (one row per checked claim and seed), in order.
 CLAIM_COLUMNS = (
@@ -74,8 +76,8 @@ def claims_dir(output_dir: str | Path) -> Path:
 
 
 def empty_results() -> pd.DataFrame:
-    """An empty table with :data:`ALL_COLUMNS`."""
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in ALL_COLUMNS})
+    """An empty table with :data:`RESULT_COLUMNS`."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS})
 
 
 def empty_claims() -> pd.DataFrame:
@@ -124,10 +126,10 @@ def _validate(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     return _checked(
         frame,
         where,
-        required=RESULT_COLUMNS,
-        allowed=ALL_COLUMNS,
+        required=REQUIRED_COLUMNS,
+        allowed=RESULT_COLUMNS,
         numeric=("value", "ci_low", "ci_high"),
-        hint=f"results columns must be {list(RESULT_COLUMNS)} (optionally followed by "
+        hint=f"results columns must be {list(REQUIRED_COLUMNS)} (optionally followed by "
         f"{list(OPTIONAL_COLUMNS)}; NaN where a value does not apply, e.g. ci_low without "
         "a bootstrap)",
     )

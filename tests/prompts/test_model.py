@@ -236,13 +236,13 @@ def test_text_to_image_pools_set_chance_and_skip_same_text_competitors():
 
 def test_retrieval_rows_fit_the_results_table():
     from medmod_lib.prompts.retrieval import retrieval_results
-    from medmod_lib.runner.results import ALL_COLUMNS
+    from medmod_lib.runner.results import RESULT_COLUMNS
 
     eye = np.eye(20, dtype=np.float32)
     table = recall_at_k(pairs(eye, eye, [str(i) for i in range(20)]), ks=(1, 5),
                         direction="text->image", pool_size=10)  # fmt: skip
     rows = retrieval_results(table, task="in-hospital-mortality", seed=3)
-    assert list(rows.columns) == list(ALL_COLUMNS)
+    assert list(rows.columns) == list(RESULT_COLUMNS)
     got = rows.set_index("metric")
     assert got.loc["recall@5", "value"] == 1.0 and got.loc["chance@5", "value"] == pytest.approx(
         0.5

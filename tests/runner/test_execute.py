@@ -10,7 +10,7 @@ import pytest
 
 from medmod_lib.runner.execute import RunPlan, run_experiment
 from medmod_lib.runner.experiment import Experiment, UnknownParameterError
-from medmod_lib.runner.results import ALL_COLUMNS
+from medmod_lib.runner.results import RESULT_COLUMNS
 
 pytestmark = pytest.mark.notebooks
 
@@ -74,7 +74,7 @@ def test_html_pages_results_and_capped_outputs(toy_run):
         assert (job["status"] == "skipped") != (plan.run_dir / f"{name}.html").exists()
     rows = (plan.run_dir / "results.csv").read_text().splitlines()
     # The required columns, then the (here empty) provenance columns of the evaluation module.
-    assert rows[0] == ",".join(ALL_COLUMNS)
+    assert rows[0] == ",".join(RESULT_COLUMNS)
     assert rows[0].startswith("task,method,protocol,modality,seed,metric,value,ci_low,ci_high,n,")
     assert len(rows) == 2 and rows[1].startswith("mortality,simclr,linear,ehr,0,auroc,")
     report = nbformat.read(plan.run_dir / "05_report.ipynb", 4)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from medmod_lib import notebook
-from medmod_lib.runner.results import RESULT_COLUMNS
+from medmod_lib.runner.results import REQUIRED_COLUMNS
 
 
 def test_seed_everything_repeats_all_generators():
@@ -47,7 +47,7 @@ def test_setup_resolves_paths_and_caps_display(tmp_path, monkeypatch, capsys):
 def test_context_save_results_names_the_file_by_notebook_tag_and_seed(tmp_path):
     ctx = notebook.setup(name="03_eval", seed=2, output_dir=tmp_path, verbose=False)
     row = ["mortality", "simclr", "linear", "ehr", 2, "auroc", 0.7, 0.6, 0.8, 50]
-    path = ctx.save_results(pd.DataFrame([row], columns=list(RESULT_COLUMNS)), tag="simclr")
+    path = ctx.save_results(pd.DataFrame([row], columns=list(REQUIRED_COLUMNS)), tag="simclr")
     assert path == tmp_path / "results" / "03_eval_simclr_s2.csv"
     assert pd.read_csv(path)["value"].tolist() == [0.7]
 

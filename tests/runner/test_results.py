@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from medmod_lib.runner.results import (
-    ALL_COLUMNS,
+    REQUIRED_COLUMNS,
     RESULT_COLUMNS,
     combine_results,
     results_dir,
@@ -22,7 +22,7 @@ def _row(method: str, seed: int, value: float) -> list:
 
 
 def _frame(*rows) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=list(RESULT_COLUMNS))
+    return pd.DataFrame(list(rows), columns=list(REQUIRED_COLUMNS))
 
 
 def test_save_and_combine_sorts_and_is_byte_stable(tmp_path):
@@ -31,7 +31,7 @@ def test_save_and_combine_sorts_and_is_byte_stable(tmp_path):
     combined = combine_results(list(results_dir(tmp_path).glob("*.csv")))
     assert [p.name for p in combined.files] == ["a.csv", "b.csv"] and not combined.skipped
     table = combined.table
-    assert list(table.columns) == list(ALL_COLUMNS)
+    assert list(table.columns) == list(RESULT_COLUMNS)
     assert list(zip(table["method"], table["seed"], strict=True)) == [
         ("simclr", 0), ("vicreg", 0), ("vicreg", 1),
     ]  # fmt: skip
@@ -60,4 +60,4 @@ def test_wrong_columns_raise_on_save_and_are_reported_on_combine(tmp_path):
 
 def test_combine_of_nothing_is_an_empty_table_with_the_columns():
     combined = combine_results([])
-    assert combined.table.empty and list(combined.table.columns) == list(ALL_COLUMNS)
+    assert combined.table.empty and list(combined.table.columns) == list(RESULT_COLUMNS)
