@@ -26,6 +26,7 @@ import json
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import torch
 from torch.utils.data import DataLoader
@@ -321,6 +322,32 @@ def ensure_image_cache(
         artifacts.discard(cache_dir)
         report = build_cache(data_root, cache_dir, size=size, progress=progress)
     return ImageCache(report.cache_dir)
+
+
+class Study(NamedTuple):
+    """What every notebook after 00 starts from (:func:`prepare_study`)."""
+
+    ehr: ProcessedEHR
+    linked: LinkedData
+    cache: Any  # ImageCache (imported lazily: the cache module starts worker pools)
+
+
+def prepare_study(
+    data_root: str | Path | None, output_dir: str | Path, *, progress: bool = True
+) -> Study:
+    """The common preparation of the notebooks, each step reused when current.
+
+    The raw data (the synthetic default is generated on first use), the processed EHR
+    folder (:func:`ensure_processed`), the linked cohorts (:func:`ensure_linked`) and
+    the image cache (:func:`ensure_image_cache`), in that order.
+
+    Examples:
+        >>> ehr, linked, cache = prepare_study(ctx.data_root, ctx.output_dir)  # doctest: +SKIP
+    """
+    ensure_data(data_root)
+    ehr = ensure_processed(data_root, output_dir)
+    linked = ensure_linked(ehr, data_root, output_dir)
+    return Study(ehr, linked, ensure_image_cache(data_root, output_dir, progress=progress))
 
 
 @dataclass

@@ -250,10 +250,7 @@ for t in (1.0, 0.5, 0.1, 0.07):
 from medmod_lib import workflow
 from medmod_lib.pretrain.linked import PairData, linked_pairs
 
-workflow.ensure_data(ctx.data_root)
-ehr = workflow.ensure_processed(ctx.data_root, ctx.output_dir)
-linked = workflow.ensure_linked(ehr, ctx.data_root, ctx.output_dir)
-cache = workflow.ensure_image_cache(ctx.data_root, ctx.output_dir)
+ehr, linked, cache = workflow.prepare_study(ctx.data_root, ctx.output_dir)
 pair_settings = PairData(
     image_size=image_size,
     max_bins=max_bins,

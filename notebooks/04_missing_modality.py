@@ -77,10 +77,7 @@ viz.use_style()
 from medmod_lib import workflow
 from medmod_lib.reference import Task
 
-workflow.ensure_data(ctx.data_root)
-ehr = workflow.ensure_processed(ctx.data_root, ctx.output_dir)
-linked = workflow.ensure_linked(ehr, ctx.data_root, ctx.output_dir)
-cache = workflow.ensure_image_cache(ctx.data_root, ctx.output_dir)
+ehr, linked, cache = workflow.prepare_study(ctx.data_root, ctx.output_dir)
 task_list = [Task.parse(t) for t in tasks]
 if Task.LENGTH_OF_STAY in task_list:
     raise ValueError("the sweep reports AUROC; choose binary or multi-label tasks")

@@ -96,10 +96,9 @@ from medmod_lib import workflow
 from medmod_lib.linking.rules import LinkingRule
 from medmod_lib.pretrain.linked import PairData, linked_pairs
 
-workflow.ensure_data(ctx.data_root)
-ehr = workflow.ensure_processed(ctx.data_root, ctx.output_dir)
-linked = workflow.ensure_linked(ehr, ctx.data_root, ctx.output_dir)
-cache = workflow.ensure_image_cache(ctx.data_root, ctx.output_dir, progress=not ctx.smoke)
+ehr, linked, cache = workflow.prepare_study(
+    ctx.data_root, ctx.output_dir, progress=not ctx.smoke
+)
 pair_settings = PairData(
     task=pretrain_task,
     image_size=image_size,

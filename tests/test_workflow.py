@@ -148,3 +148,27 @@ def test_synthetic_root_declares_its_evaluation_split_and_real_roots_keep_the_be
     real.mkdir()
     assert default_ehr_config(real) == EHRConfig()
     assert EHRConfig().split_fractions == DEFAULT_FRACTIONS == (0.7, 0.1, 0.2)
+
+
+def test_prepare_study_is_the_four_calls_in_order(monkeypatch, tmp_path):
+    from medmod_lib import workflow
+
+    calls = []
+    monkeypatch.setattr(workflow, "ensure_data", lambda root: calls.append(("data", root)))
+    monkeypatch.setattr(
+        workflow, "ensure_processed", lambda root, out: calls.append(("processed", root)) or "ehr"
+    )
+    monkeypatch.setattr(
+        workflow,
+        "ensure_linked",
+        lambda ehr, root, out: calls.append(("linked", ehr)) or "linked",
+    )
+    monkeypatch.setattr(
+        workflow,
+        "ensure_image_cache",
+        lambda root, out, progress: calls.append(("cache", progress)) or "cache",
+    )
+    ehr, linked, cache = workflow.prepare_study(tmp_path, tmp_path / "out", progress=False)
+    assert (ehr, linked, cache) == ("ehr", "linked", "cache")
+    assert [c[0] for c in calls] == ["data", "processed", "linked", "cache"]
+    assert calls[2] == ("linked", "ehr") and calls[3] == ("cache", False)
