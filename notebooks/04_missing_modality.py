@@ -137,10 +137,8 @@ plt.show()
 from medmod_lib.evaluation import (
     EncoderSpec,
     ProtocolConfig,
-    ehr_first,
     radiology_cxr_encoder,
-    stage2_init,
-    supervised,
+    supervised_baselines,
 )
 from medmod_lib.tasks import task_spec
 
@@ -170,17 +168,18 @@ cxr_stage1 = radiology_cxr_encoder(
 )
 trained = {}
 for (task, mode), data in cohorts.items():
-    for name in ehr_first(models):  # the EHR-only model is the fusion models' EHR stage 1
-        extra = {"missing": joint_missing} if name == "joint" else {}
-        extra |= stage2_init(name, cxr_stage1, trained.get((task, mode, "ehr_only")))
-        res = supervised(data, name, encoders=spec, config=config, **extra)
-        trained[task, mode, name] = res
-        metric = task_spec(task).monitor
-        value = res.rows.set_index("metric").loc[metric, "value"]
-        print(
-            f"{task.value:22s} trained on {mode:8s} {name:9s} best epoch {res.best_epoch!s:>4}, "
-            f"test {metric} {value:.3f} ({res.test_set} test set)"
-        )
+    print(f"{task.value}, trained on the {mode} cohort:")
+    # MedFuse's two stages, as in notebook 03: the EHR-only model trains first and
+    # gives the fusion models their EHR encoder; the X-ray encoder is stage 1's
+    by_name = supervised_baselines(
+        data,
+        models,
+        config=config,
+        encoders=spec,
+        cxr_stage1=cxr_stage1,
+        options={"joint": {"missing": joint_missing}},
+    )
+    trained |= {(task, mode, name): res for name, res in by_name.items()}
 
 # %% [markdown]
 # ## 3. Remove the X-ray from a growing share of test stays

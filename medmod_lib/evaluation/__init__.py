@@ -59,6 +59,7 @@ from .suite import (
     degradation,
     evaluate_task,
     results_table,
+    supervised_baselines,
     sweep_rows,
 )
 
@@ -95,6 +96,7 @@ __all__ = [
     "linear_eval",
     "linear_eval_fractions",
     "supervised",
+    "supervised_baselines",
     "task_loss",
     "task_scores",
     "train_and_evaluate",

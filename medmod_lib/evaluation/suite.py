@@ -11,7 +11,7 @@ gap to the EHR-only model at 100 % missing, which decides "graceful").
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,39 +76,87 @@ def evaluate_task(
     """
     if "early" in baselines and (ehr_encoder is None or cxr_encoder is None):
         raise ValueError("baseline 'early' freezes pretrained encoders; pass both encoders")
-    jobs: list[tuple[str, Any]] = []
+    out: dict[str, ProtocolResult] = {}
     if ehr_encoder is not None or cxr_encoder is not None:
         kw = {"ehr_encoder": ehr_encoder, "cxr_encoder": cxr_encoder, "method": method}
-        for m in probes:
-            jobs.append((m, lambda m=m: linear_eval(data, modality=m, config=probe_config, **kw)))
-        for m in finetune:
-            jobs.append((m, lambda m=m: fine_tune(data, modality=m, config=train_config, **kw)))
-    trained: dict[str, ProtocolResult] = {}
+        jobs = [
+            lambda m=m: linear_eval(data, modality=m, config=probe_config, **kw) for m in probes
+        ]
+        jobs += [
+            lambda m=m: fine_tune(data, modality=m, config=train_config, **kw) for m in finetune
+        ]
+        for job in jobs:
+            start = time.perf_counter()
+            res = job()
+            out[res.name] = res
+            if verbose:
+                _report(data, res, start)
+    trained = supervised_baselines(
+        data,
+        baselines,
+        config=train_config,
+        encoders=encoders,
+        cxr_stage1=cxr_stage1,
+        pretrained=(ehr_encoder, cxr_encoder),
+        verbose=verbose,
+    )
+    return out | {res.name: res for res in trained.values()}
 
-    def baseline(name: str) -> ProtocolResult:
-        # MedFuse's early fusion: frozen *pretrained* encoders (random frozen ones teach nothing)
+
+def supervised_baselines(
+    data: Any,
+    names: Sequence[str],
+    *,
+    config: ProtocolConfig,
+    encoders: EncoderSpec | None = None,
+    cxr_stage1: nn.Module | None = None,
+    pretrained: tuple[nn.Module | None, nn.Module | None] = (None, None),
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    verbose: bool = True,
+) -> dict[str, ProtocolResult]:
+    """The supervised baselines of one task, in MedFuse's two stages.
+
+    With ``cxr_stage1``, the ``ehr_only`` model trains first; every fusion model then
+    starts from its EHR encoder and from the stage-1 X-ray encoder (trained on the
+    radiology labels), and the X-ray-only model from the latter (:mod:`.stage1`).
+    Without it every model starts from random weights. ``early`` fusion freezes the
+    ``pretrained`` encoders (MedFuse's early fusion; random frozen ones teach nothing).
+
+    Args:
+        data: a :class:`~medmod_lib.workflow.TaskData`.
+        names: names of :data:`medmod_lib.fusion.FUSION_MODELS`.
+        config: training settings.
+        encoders: sizes of the fresh encoders.
+        cxr_stage1: the stage-1 X-ray encoder, or ``None``.
+        pretrained: ``(ehr_encoder, cxr_encoder)`` for ``early``.
+        options: extra :func:`supervised` arguments per model, e.g.
+            ``{"joint": {"missing": "learnable"}}``.
+        verbose: print one line per model (best epoch, headline metric, seconds).
+
+    Returns:
+        ``{name: result}`` in training order.
+    """
+    trained: dict[str, ProtocolResult] = {}
+    for name in ehr_first(names) if cxr_stage1 is not None else names:
+        start = time.perf_counter()
         if name == "early":
-            init = {"ehr_encoder": ehr_encoder, "cxr_encoder": cxr_encoder}
+            init = {"ehr_encoder": pretrained[0], "cxr_encoder": pretrained[1]}
         else:
             init = stage2_init(name, cxr_stage1, trained.get("ehr_only"))
-        trained[name] = supervised(data, name, encoders=encoders, config=train_config, **init)
-        return trained[name]
-
-    for name in ehr_first(baselines) if cxr_stage1 is not None else baselines:
-        jobs.append((name, lambda n=name: baseline(n)))
-    out: dict[str, ProtocolResult] = {}
-    for _, job in jobs:
-        start = time.perf_counter()
-        res = job()
-        out[res.name] = res
+        extra = dict((options or {}).get(name, {}))
+        trained[name] = supervised(data, name, encoders=encoders, config=config, **init, **extra)
         if verbose:
-            metric = task_spec(res.task).monitor
-            value = res.rows.set_index("metric").loc[metric, "value"]
-            print(
-                f"{data.task.value:22s} {res.name:32s} best epoch {res.best_epoch!s:>4}  "
-                f"test {metric} {value:.3f}  ({time.perf_counter() - start:.0f} s)"
-            )
-    return out
+            _report(data, trained[name], start)
+    return trained
+
+
+def _report(data: Any, res: ProtocolResult, start: float) -> None:
+    metric = task_spec(res.task).monitor
+    value = res.rows.set_index("metric").loc[metric, "value"]
+    print(
+        f"{data.task.value:22s} {res.name:32s} best epoch {res.best_epoch!s:>4}  "
+        f"test {metric} {value:.3f} on {res.test_set}  ({time.perf_counter() - start:.0f} s)"
+    )
 
 
 def _fmt(value: float, lo: float, hi: float, digits: int) -> str:
