@@ -323,7 +323,7 @@ print("random encoders, probe AUROC: " + ", ".join(f"{k} {v:.3f}" for k, v in ra
 # single-class validation pairs, as in tiny smoke data, the loss is used too.)
 
 # %%
-from medmod_lib.pretrain.linked import pretrain_dir, pretrain_linked, read_settings
+from medmod_lib.pretrain.runs import pretrain_dir, pretrain_linked, read_settings
 
 run_dir = pretrain_dir(ctx.output_dir, method, ctx.seed)
 result = pretrain_linked(pairs, config, out_dir=run_dir)
@@ -340,8 +340,8 @@ print(f"checkpoint: {run_dir.relative_to(ctx.output_dir)}/best.pt")
 # `best.pt`.
 
 # %%
-from medmod_lib.pretrain.linked import history_frame
 from medmod_lib.pretrain.plots import epoch_table, plot_loss_terms
+from medmod_lib.pretrain.runs import history_frame
 
 history = history_frame(run_dir)
 fig = plot_loss_terms(history, method)

@@ -108,8 +108,8 @@ print(linked)
 
 # %%
 from medmod_lib.pretrain import PretrainConfig
-from medmod_lib.pretrain.linked import (
-    PairData,
+from medmod_lib.pretrain.linked import PairData
+from medmod_lib.pretrain.runs import (
     ensure_pretrained,
     load_pretrained,
     pretrain_dir,

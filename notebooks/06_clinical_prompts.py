@@ -224,7 +224,7 @@ prompt_model = ensure_prompt_clip(ctx.output_dir, pairs, prompts, clip_config)
 # %%
 import numpy as np
 import pandas as pd
-from medmod_lib.pretrain.linked import pretrain_dir
+from medmod_lib.pretrain.runs import pretrain_dir
 from medmod_lib.prompts.plots import plot_training_curves
 
 log = pd.read_csv(pretrain_dir(ctx.output_dir, "prompt-clip", ctx.seed) / "log.csv")
@@ -280,11 +280,7 @@ from dataclasses import replace
 from medmod_lib.devices import seed_everything
 from medmod_lib.encoders import ResNetEncoder
 from medmod_lib.pretrain import PretrainConfig
-from medmod_lib.pretrain.linked import (
-    SETTINGS_FILE,
-    load_pretrained,
-    read_settings,
-)
+from medmod_lib.pretrain.runs import SETTINGS_FILE, load_pretrained, read_settings
 from medmod_lib.prompts.compare import ensure_simclr_xray
 
 common = dict(

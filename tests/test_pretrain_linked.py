@@ -11,18 +11,16 @@ import torch
 
 from medmod_lib.pretrain import PretrainConfig, build_pretrain_model
 from medmod_lib.pretrain.embed import Embeddings, embed, pair_similarity
-from medmod_lib.pretrain.linked import (
-    PairData,
+from medmod_lib.pretrain.linked import PairData, linked_datasets, linked_pairs
+from medmod_lib.pretrain.plots import epoch_table, plot_loss_terms, plot_pair_similarity
+from medmod_lib.pretrain.runs import (
     ensure_pretrained,
     history_frame,
-    linked_datasets,
-    linked_pairs,
     load_pretrained,
     pretrain_dir,
     pretrain_linked,
     read_settings,
 )
-from medmod_lib.pretrain.plots import epoch_table, plot_loss_terms, plot_pair_similarity
 
 SMALL = PairData(image_size=32, max_bins=12)
 
@@ -95,7 +93,7 @@ def test_stay_image_pairs_are_more_and_only_from_training_subjects(prepared, pai
 
 
 def test_pair_settings_of_older_checkpoints_still_match():
-    from medmod_lib.pretrain.linked import _plain, _same_data
+    from medmod_lib.pretrain.runs import _plain, _same_data
 
     old = {
         k: v for k, v in _plain(SMALL).items() if k not in ("train_pairs", "train_preset", "views")
@@ -166,7 +164,7 @@ def test_load_pretrained_rebuilds_the_best_weights(pairs, tmp_path):
 
 
 def test_random_like_is_the_same_architecture_untrained_and_seeded(pairs, tmp_path):
-    from medmod_lib.pretrain.linked import random_like
+    from medmod_lib.pretrain.runs import random_like
 
     out = pretrain_dir(tmp_path, "vicreg", 1)
     result = pretrain_linked(pairs, tiny_config("vicreg", seed=1), out_dir=out)
@@ -197,7 +195,7 @@ def test_ensure_pretrained_reuses_a_finished_run(synthetic_root, prepared, tmp_p
     def fail(*a, **k):
         raise AssertionError("should have reused the checkpoint")
 
-    monkeypatch.setattr("medmod_lib.pretrain.linked.pretrain_linked", fail)
+    monkeypatch.setattr("medmod_lib.pretrain.runs.pretrain_linked", fail)
     assert ensure_pretrained(out_root, "simclr", data_root=synthetic_root) == path  # any run
     assert ensure_pretrained(out_root, "simclr", config, data_root=synthetic_root, pairs=SMALL)
     assert path.stat().st_mtime_ns == stamp
@@ -279,7 +277,7 @@ def test_the_per_epoch_probe_can_be_skipped_unless_it_is_the_monitor(pairs):
 def test_ensure_pretrained_never_reuses_a_killed_run(
     synthetic_root, prepared, pairs, tmp_path, monkeypatch
 ):
-    from medmod_lib.pretrain import linked as module
+    from medmod_lib.pretrain import runs as module
 
     out_root, *_ = prepared
     config = tiny_config(epochs=2, seed=5)

@@ -27,13 +27,8 @@ from torch.utils.data import Dataset
 
 from .. import artifacts
 from ..pretrain import PretrainConfig, PretrainModel, make_probe_fn
-from ..pretrain.linked import (
-    SETTINGS_FILE,
-    LinkedPairs,
-    load_pretrained,
-    pretrain_dir,
-    pretrain_linked,
-)
+from ..pretrain.linked import LinkedPairs
+from ..pretrain.runs import SETTINGS_FILE, load_pretrained, pretrain_dir, pretrain_linked
 from ..training.checkpoint import BEST, load_model_weights
 from .model import METHOD, PromptCLIPConfig, PromptCLIPModel, build_prompt_model, pretrain_prompts
 from .pipeline import PromptData

@@ -9,7 +9,8 @@ import torch
 
 from medmod_lib import workflow
 from medmod_lib.pretrain import PretrainConfig
-from medmod_lib.pretrain.linked import PairData, linked_pairs, pretrain_dir
+from medmod_lib.pretrain.linked import PairData, linked_pairs
+from medmod_lib.pretrain.runs import pretrain_dir
 from medmod_lib.prompts import PromptCLIPConfig, prompt_datasets
 from medmod_lib.prompts.compare import (
     SIMCLR_XRAY,
