@@ -56,8 +56,7 @@ def decode_resized(
     with Image.open(path) as im:
         width, height = im.size
         if width < 1 or height < 1:
-            where = f"{path}: " if isinstance(path, (str, Path)) else ""
-            raise ValueError(f"{where}empty image {width}x{height}")
+            raise ValueError(f"{getattr(path, 'path', path)}: empty image {width}x{height}")
         if draft and im.format == "JPEG":
             # Decode at >= DRAFT_OVERSAMPLE x the target, then antialias down.
             im.draft("L", (DRAFT_OVERSAMPLE * size, DRAFT_OVERSAMPLE * size))
@@ -67,6 +66,17 @@ def decode_resized(
         im = im.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=None)
         im = im.crop(center_crop_box(w, h, size))
         return np.array(im, dtype=np.uint8)
+
+
+class _FileBytes(io.BytesIO):
+    """A file's bytes in memory that name the file in error messages (as a path would)."""
+
+    def __init__(self, data: bytes, path: str) -> None:
+        super().__init__(data)
+        self.path = path
+
+    def __repr__(self) -> str:
+        return repr(self.path)
 
 
 def image_key(path: str) -> list[int] | None:
@@ -100,7 +110,7 @@ def build_shard(shard_npy: str, cxr_root: str, paths: list[str], size: int) -> l
                 st = os.fstat(fh.fileno())
             entry["stat"] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
             entry["sha256"] = hashlib.sha256(data).hexdigest()
-            out[row] = decode_resized(io.BytesIO(data), size)
+            out[row] = decode_resized(_FileBytes(data, full), size)
             entry["status"] = "ok"
         except FileNotFoundError:
             entry.update(status="missing", error=f"no such file: {full}")

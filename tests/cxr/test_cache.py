@@ -251,3 +251,13 @@ def test_command_line(small_release, tmp_path, capsys):
     assert main([*args, "--views", "AP"]) == 1  # the AP set holds the missing and corrupt files
     out = capsys.readouterr().out
     assert "4 images, 2 ok, 1 missing, 1 corrupt" in out and f"{dicom_id(5)}.jpg" in out
+
+
+def test_an_unreadable_film_is_named_in_its_error(tmp_path):
+    from medmod_lib.cxr.decode import build_shard
+
+    (tmp_path / "x.jpg").write_bytes(b"not an image at all")
+    status = build_shard(str(tmp_path / "s.npy"), str(tmp_path), ["x.jpg"], 16)
+    assert status[0]["status"] == "corrupt"
+    # decoded from memory, but Pillow's message names the file as before, with no address
+    assert str(tmp_path / "x.jpg") in status[0]["error"] and "BytesIO" not in status[0]["error"]
