@@ -34,7 +34,6 @@ from .stage1 import ehr_first, stage2_init
 
 #: Supervised baselines trained by default (``early`` needs pretrained encoders).
 DEFAULT_BASELINES: tuple[str, ...] = ("ehr_only", "cxr_only", "joint", "late", "medfuse")
-#: Metrics of the headline table, per task.
 
 
 def evaluate_task(
@@ -136,6 +135,8 @@ def supervised_baselines(
     Returns:
         ``{name: result}`` in training order.
     """
+    if "early" in names and (pretrained[0] is None or pretrained[1] is None):
+        raise ValueError("baseline 'early' freezes pretrained encoders; pass both encoders")
     trained: dict[str, ProtocolResult] = {}
     for name in ehr_first(names) if cxr_stage1 is not None else names:
         start = time.perf_counter()

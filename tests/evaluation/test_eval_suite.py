@@ -129,3 +129,10 @@ def test_ehr_first_only_reorders():
         "joint",
     ]
     assert ehr_first(["medfuse", "joint"]) == ["medfuse", "joint"]  # never added
+
+
+def test_supervised_baselines_refuse_early_fusion_without_pretrained_encoders():
+    from medmod_lib.evaluation import ProtocolConfig, supervised_baselines
+
+    with pytest.raises(ValueError, match="early"):  # before any data is touched
+        supervised_baselines(None, ["ehr_only", "early"], config=ProtocolConfig())
