@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .reference import CHEXPERT_LABELS, Task, phenotypes
+from .reference import CHEXPERT_LABELS, LOS_BIN_MEANS_HOURS, Task, phenotypes
 
 Kind = Literal["binary", "multilabel", "multiclass"]
 #: Length-of-stay buckets of the benchmark (remaining hours: <1 day, 1..7 days, 1-2 weeks,
-#: > 2 weeks); ``medmod_lib.metrics.los`` holds their bounds.
-LOS_CLASSES = 10
+#: > 2 weeks; bounds in ``reference.LOS_BIN_EDGES_DAYS``).
+LOS_CLASSES = len(LOS_BIN_MEANS_HOURS)
 
 
 @dataclass(frozen=True)

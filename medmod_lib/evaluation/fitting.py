@@ -230,7 +230,7 @@ def train_and_evaluate(
         modality=modality,
         seed=config.seed,
         test_set=test_set,
-        label_names=names if task in (Task.PHENOTYPING, Task.RADIOLOGY) else None,
+        label_names=names if task_spec(task).kind == "multilabel" else None,
         n_boot=config.n_boot,
         bootstrap_seed=config.bootstrap_seed,
         clusters=stay_clusters(preds.stay_id),

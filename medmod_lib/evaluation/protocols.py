@@ -396,7 +396,7 @@ def compare_predictions(
         pa = subset_predictions(pa, np.argsort(pa.stay_id, kind="stable"))
         pb = subset_predictions(pb, np.argsort(pb.stay_id, kind="stable"))
     y = pa.y_true
-    if task in (Task.IN_HOSPITAL_MORTALITY, Task.DECOMPENSATION):
+    if task_spec(task).kind == "binary":
         y, sa, sb = y.reshape(len(y)), pa.scores.reshape(len(y)), pb.scores.reshape(len(y))
     else:
         sa, sb = pa.scores, pb.scores

@@ -36,7 +36,7 @@ RACE_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Asian", ("ASIAN",)),
 )
 UNKNOWN_RACE = "Unknown/other"
-#: Metrics reported per group by default, per task.
+#: Columns of the per-group table.
 SUBGROUP_COLUMNS = (
     "attribute",
     "group",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..reference import Task
+from ..tasks import task_spec
 from .base import FusionModel
 from .concat import ConcatFusion
 from .late import LateFusion
@@ -111,7 +112,7 @@ def task_activation(task: str | Task | None, activation: str | None = None) -> s
     """
     if task is None:
         return activation or "sigmoid"
-    want = "softmax" if Task.parse(task) == Task.LENGTH_OF_STAY else "sigmoid"
+    want = "softmax" if task_spec(task).kind == "multiclass" else "sigmoid"
     if activation is not None and activation != want:
         raise ValueError(
             f"activation {activation!r} does not fit task {Task.parse(task).value!r}, whose "
