@@ -917,8 +917,9 @@ for n, part in shortcut.groupby("model", sort=False) if len(shortcut) else []:
 # ## 14. How many labels does pretraining save?
 # Self-supervision is meant to pay off when labels are scarce: a probe on good
 # features should need fewer labelled stays than one on untrained features. The
-# logistic regression of section 3 is fitted again on 5, 10, 25, 50 and 100 % of the
-# paired mortality training stays, each share drawn `label_draws` times with
+# logistic regression of section 3 is fitted again on each share in `label_shares`
+# (by default 5, 10, 25, 50 and 100 %) of the paired mortality training stays, each
+# share below 100 % drawn `label_draws` times with
 # different seeds (nested, as the library's `linear_eval_fractions` draws them: a
 # smaller share's stays lie inside a larger one's), once on the pretrained encoders'
 # features and once on the untrained encoders' (the `random` yardstick). Validation
@@ -930,7 +931,7 @@ for n, part in shortcut.groupby("model", sort=False) if len(shortcut) else []:
 # the encoder.
 
 # %%
-from medmod_lib.evaluation import label_subset, plot_label_efficiency
+from medmod_lib.evaluation import label_subset, plot_label_draws
 from tqdm.auto import tqdm
 
 efficiency = pd.DataFrame()
@@ -975,7 +976,7 @@ if mortality in task_list:
             {"encoder": encoder, "fraction": share, "draw": draw, "labels": len(keep), "value": test}
         )
     efficiency = pd.DataFrame(points)
-    supervised = [k for k in results[mortality] if "/supervised/" in k and k.endswith("ehr+cxr")]
+    supervised = [k for k in results[mortality] if "/supervised/" in k]
     reference = {}
     if supervised:
         top_supervised = claims.best_on_validation(results[mortality], supervised)
@@ -983,7 +984,7 @@ if mortality in task_list:
             top_supervised.rows.loc[top_supervised.rows["metric"] == "auroc", "value"].iloc[0]
         )
     fig, ax = plt.subplots(figsize=(6, 4))
-    plot_label_efficiency(efficiency, reference=reference, ax=ax)
+    plot_label_draws(efficiency, reference=reference, ax=ax)
     ax.set_title(f"{mortality.value}: linear probe by hand, {label_draws} draws per share")
     plt.show()
     summary = efficiency.groupby(["encoder", "fraction"])["value"].agg(["mean", "min", "max"])
@@ -1048,12 +1049,13 @@ if mortality in results and probe_name in results[mortality]:
     )
 if len(efficiency):
     mean_at = efficiency.groupby(["encoder", "fraction"])["value"].mean()
-    low = min(label_shares)
+    low, high = min(label_shares), max(label_shares)
     print(
         f"- Label efficiency (section 14, mean of {label_draws} draws): with {low:.0%} of the "
         f"training labels the probe on {method} features scores test AUROC "
         f"{mean_at[(method, low)]:.3f}, on untrained features {mean_at[('random', low)]:.3f}; "
-        f"with all of them {mean_at[(method, 1.0)]:.3f} and {mean_at[('random', 1.0)]:.3f}."
+        f"with {high:.0%} of them {mean_at[(method, high)]:.3f} and "
+        f"{mean_at[('random', high)]:.3f}."
     )
 if not calibration.empty:
     top = calibration.index[-1]  # the fusion model chosen on validation, if one was trained

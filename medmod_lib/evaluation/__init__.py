@@ -16,7 +16,7 @@ from .missing import (
     sweep_predictions,
 )
 from .plots import (
-    plot_label_efficiency,
+    plot_label_draws,
     plot_pr_curves,
     plot_reliability,
     plot_roc_curves,
@@ -111,7 +111,7 @@ __all__ = [
     "drop_order",
     "evaluate_predictions",
     "missing_modality_sweep",
-    "plot_label_efficiency",
+    "plot_label_draws",
     "plot_pr_curves",
     "plot_reliability",
     "plot_roc_curves",

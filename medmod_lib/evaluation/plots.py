@@ -85,28 +85,37 @@ def plot_sweep(sweep: pd.DataFrame, *, ax: Axes | None = None, style: str | None
     return ax
 
 
-def plot_label_efficiency(
+def plot_label_draws(
     table: pd.DataFrame,
     *,
     reference: Mapping[str, float] | None = None,
+    ylabel: str = "test AUROC",
     ax: Axes | None = None,
 ) -> Axes:
-    """Test metric against the share of training labels, one line per encoder.
+    """Test metric against the share of training labels, one line per encoder, over draws.
+
+    (``medmod_lib.prompts.plots.plot_label_efficiency`` draws one result per share with
+    its bootstrap interval instead.)
 
     Args:
         table: one row per fit: ``encoder``, ``fraction`` (share of the training
             labels), ``draw`` (which seeded subset) and ``value``; the line is the mean
             over draws and the band their range (min to max).
         reference: horizontal dashed lines, label -> value (e.g. a supervised model
-            trained on all the labels).
+            trained on all the labels); at most five.
+        ylabel: the metric's name on the y axis.
         ax: where to draw.
 
     Raises:
-        ValueError: the table is empty or lacks one of the columns.
+        ValueError: the table is empty or lacks one of the columns, or more than five
+            reference lines.
     """
     need = {"encoder", "fraction", "draw", "value"}
     if table.empty or need - set(table.columns):
         raise ValueError(f"need a non-empty table with columns {sorted(need)}")
+    colours = sns.color_palette("dark", n_colors=8)[3:]
+    if len(reference or {}) > len(colours):
+        raise ValueError(f"at most {len(colours)} reference lines, got {len(reference)}")
     ax = _axes(ax)
     sns.lineplot(
         data=table,
@@ -117,16 +126,14 @@ def plot_label_efficiency(
         errorbar=("pi", 100),
         ax=ax,
     )
-    for (label, value), colour in zip(
-        (reference or {}).items(), sns.color_palette("dark", n_colors=8)[3:], strict=False
-    ):
+    for (label, value), colour in zip((reference or {}).items(), colours, strict=False):
         ax.axhline(value, ls="--", lw=1, color=colour, label=label)
     ax.set_xscale("log")
     shares = sorted(table["fraction"].unique())
     ax.set_xticks(shares, [f"{f:.0%}" for f in shares])
     ax.minorticks_off()
     ax.set_xlabel("share of the training labels (log scale)")
-    ax.set_ylabel("test AUROC")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return ax
 

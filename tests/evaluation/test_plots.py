@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from medmod_lib.evaluation import (
-    plot_label_efficiency,
+    plot_label_draws,
     plot_pr_curves,
     plot_reliability,
     plot_roc_curves,
@@ -119,7 +119,7 @@ def test_label_efficiency_plot_draws_mean_band_and_reference() -> None:
         for f in (0.1, 0.5, 1.0)
         for d in range(3)
     ]
-    ax = plot_label_efficiency(pd.DataFrame(rows), reference={"joint (all labels)": 0.8})
+    ax = plot_label_draws(pd.DataFrame(rows), reference={"joint (all labels)": 0.8})
     curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]  # hue order
     assert len(curves) == 2
     # the mean over draws at 10 %: 0.7 + 0.01 + 0.01 (draws 0, 1, 2 add 0, .01, .02)
@@ -136,4 +136,4 @@ def test_label_efficiency_plot_draws_mean_band_and_reference() -> None:
     assert len(ax.collections) >= 2  # a band (range over draws) per encoder
     plt.close("all")
     with pytest.raises(ValueError, match="columns"):
-        plot_label_efficiency(pd.DataFrame({"encoder": ["a"], "value": [0.5]}))
+        plot_label_draws(pd.DataFrame({"encoder": ["a"], "value": [0.5]}))
