@@ -141,7 +141,8 @@ class NotebookContext:
         """Write this notebook's tidy results (see :mod:`medmod_lib.runner.results`).
 
         Args:
-            frame: DataFrame with the columns of ``RESULT_COLUMNS``.
+            frame: DataFrame with at least the columns of ``REQUIRED_COLUMNS``, in order
+                (then any of the provenance columns of ``RESULT_COLUMNS``).
             tag: Distinguishes copies, e.g. ``"simclr"``; the seed is added.
 
         Returns:

@@ -182,7 +182,8 @@ def _events_pass(
                 c, summary, arr, idx, table = pending.popleft().result()
                 counts += c
                 summaries.append(summary)
-                inputs.write(memoryview(np.ascontiguousarray(arr, dtype=np.float32)).cast("B"))
+                if len(arr):  # a chunk of stays shorter than one bin has no rows
+                    inputs.write(memoryview(np.ascontiguousarray(arr, dtype=np.float32)).cast("B"))
                 idx["offset"] += offset
                 offset += len(arr)
                 indexes.append(idx)

