@@ -5,8 +5,7 @@ processed folder (not timed), then times :func:`medmod_lib.export.export_process
 in both flavours, each into a new folder, and prints event rows/s, episode files and
 seconds.
 
-Target on 2 cores: the export of a 1,000-patient synthetic release in under a minute
-(issue #21).
+Target on 2 cores: the export of a 1,000-patient synthetic release in under a minute.
 
 Usage:
     python benchmarks/export.py [--patients 1000] [--work DIR] [--cxr]

@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 def _describe_data(data_root: Path) -> str:
     """What the run reads from a user's data root, checked; raises FileNotFoundError.
 
-    With ``$MEDMOD_PROCESSED_DIR`` (an imported benchmark folder, issue #21) the EHR comes
+    With ``$MEDMOD_PROCESSED_DIR`` (an imported benchmark folder) the EHR comes
     from that folder, so only the MIMIC-CXR-JPG release must be under the data root.
     """
     imported = paths.processed_dir()

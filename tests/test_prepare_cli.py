@@ -77,7 +77,7 @@ def test_prepare_flags_for_blood_only_labs_and_the_medfuse_phenotype_table(
 def test_every_output_is_checked_against_every_raw_folder(
     synthetic_root, command, out, monkeypatch
 ):
-    """Issue #20: each pipeline used to check only its own release folder."""
+    """Regression: each pipeline used to check only its own release folder."""
     from medmod_lib.cxr.__main__ import main as cxr_main
 
     def no_reading(*args, **kwargs):

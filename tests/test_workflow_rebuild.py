@@ -1,4 +1,4 @@
-"""Killed builds are never reused, and reuse follows the inputs' content (issue #20 items 1-2)."""
+"""Killed builds are never reused, and reuse follows the inputs' content."""
 
 from __future__ import annotations
 

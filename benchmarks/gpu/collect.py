@@ -47,7 +47,7 @@ PACKAGES = (
     "nbconvert",
 )
 
-#: Loader goal on an H100: the pretraining loader never starves the GPU (issue #23).
+#: Loader goal on an H100: the pretraining loader never starves the GPU.
 LOADER_GOAL_IMAGES_PER_S = 3000.0
 
 

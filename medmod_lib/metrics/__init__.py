@@ -1,4 +1,4 @@
-"""Metrics with seeded bootstrap confidence intervals (issue #7).
+"""Metrics with seeded bootstrap confidence intervals.
 
 Quick use::
 

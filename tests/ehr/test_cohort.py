@@ -140,7 +140,7 @@ def _rename(path, old: str, new: str, bom: bool = False) -> None:
     ],
 )
 def test_a_renamed_column_is_named_with_the_file_and_what_was_found(tmp_path, table, column):
-    """Issue #20: a renamed icustays column gave a bare KeyError."""
+    """Regression: a renamed icustays column gave a bare KeyError."""
     root = write_release(tmp_path, [stay(1), stay(2)])
     path = next(root.glob(f"mimiciv/3.1/*/{table}.csv.gz"))
     _rename(path, column, f"my_{column}")

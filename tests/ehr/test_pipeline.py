@@ -248,7 +248,7 @@ def test_stays_record_their_event_counts(processed):
 
 
 def test_a_chartevents_without_rows_is_an_error_naming_the_file(tmp_path):
-    """Issue #20: a header-only chartevents gave rc 0 and 14 of 17 channels empty."""
+    """Regression: a header-only chartevents gave rc 0 and 14 of 17 channels empty."""
     stays, rows, labs = _population()
     root = write_release(tmp_path / "raw", stays, [], labs)
     with pytest.raises(MimicSchemaError, match=r"chartevents\.csv\.gz has no data rows"):
@@ -257,7 +257,7 @@ def test_a_chartevents_without_rows_is_an_error_naming_the_file(tmp_path):
 
 
 def test_a_full_disk_is_an_error_naming_the_file_not_a_bus_error(tmp_path, monkeypatch):
-    """Issue #20: ``open_memmap`` on a sparse file ended in SIGBUS (rc 135) on a full disk."""
+    """Regression: ``open_memmap`` on a sparse file ended in SIGBUS (rc 135) on a full disk."""
     import errno
     import os
 

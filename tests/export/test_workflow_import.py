@@ -1,4 +1,4 @@
-"""The notebooks' get-or-build steps run on an imported benchmark folder (issue #21).
+"""The notebooks' get-or-build steps run on an imported benchmark folder.
 
 Export the session's processed folder to the MedFuse layout, import it back, point
 ``MEDMOD_PROCESSED_DIR`` at the import and run what notebooks 01-03 run

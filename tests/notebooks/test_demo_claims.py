@@ -9,7 +9,7 @@ in ``reports/<run>/claims.csv``, each verdict must be the one its own interval g
 and the claims the demo resolves today (:data:`RESOLVED`, listed in the synthetic
 data card) must be "held" (the 95 % interval of the paired-bootstrap difference
 above 0). Nothing here restates a number: the verdicts are the notebooks' own.
-The claims outside :data:`RESOLVED` are open work (issue #17), reported, not hidden.
+The claims outside :data:`RESOLVED` are open work, reported, not hidden.
 This test replaces the earlier notebook-02-only check of pretraining.
 """
 

@@ -72,7 +72,7 @@ def test_simclr_xray_trains_on_two_image_views(pairs, tmp_path):
 def test_a_killed_prompt_run_is_never_reused_and_new_links_retrain(
     linked, pairs, counting_encoder, tmp_path, monkeypatch
 ):
-    """Issue #20: prompt runs follow the one get-or-build rule (medmod_lib.artifacts)."""
+    """Regression: prompt runs follow the one get-or-build rule (medmod_lib.artifacts)."""
     import dataclasses
 
     from medmod_lib.prompts import compare

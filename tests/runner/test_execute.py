@@ -141,7 +141,7 @@ def test_missing_kernel_is_reported_with_the_fix(tmp_path, make_toys):
 
 
 def test_a_failed_rerun_leaves_none_of_its_earlier_results(tmp_path, make_toys):
-    """Issue #20: --resume kept a failed notebook's old numbers in results.csv and the index."""
+    """Regression: --resume kept a failed notebook's old numbers in results.csv and the index."""
     from medmod_lib.runner import hygiene
 
     notebooks = make_toys(tmp_path / "notebooks", ("00_alpha", "01_beta"))

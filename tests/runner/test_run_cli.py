@@ -56,7 +56,7 @@ def test_a_users_data_root_is_checked_never_generated_into(
 
 
 def test_dry_run_checks_values_against_the_declared_choices(tmp_path, capsys):
-    """Issue #20: a misspelled value (`method: vicrag`) passed --dry-run."""
+    """Regression: a misspelled value (`method: vicrag`) passed --dry-run."""
     exp = tmp_path / "exp.yaml"
     exp.write_text("name: t\nprofile: smoke\ngrid: {method: [vicreg, vicrag]}\n")
     assert run.main(["--experiment", str(exp), "--dry-run"]) == 2
@@ -87,7 +87,7 @@ def test_dry_run_states_the_precedence_and_each_profile_override(tmp_path, capsy
 def test_an_imported_processed_folder_needs_only_the_xray_release(
     tmp_path, capsys, monkeypatch, make_toys
 ):
-    """Issue #21: with $MEDMOD_PROCESSED_DIR the runner no longer demands MIMIC-IV."""
+    """Regression: with $MEDMOD_PROCESSED_DIR the runner no longer demands MIMIC-IV."""
     notebooks = make_toys(tmp_path / "nb", names=("00_alpha",))
     mine = tmp_path / "my_mimic"
     (mine / "mimic-cxr-jpg" / "2.1.0" / "files").mkdir(parents=True)
