@@ -293,12 +293,8 @@ def write_chartevents(
         if w.rows >= rows:
             break
         density *= 1.05 * rows / w.rows
-    manifest["chartevents_override"] = {
-        "rows": int(rows),
-        "seed": int(seed),
-        "other_share": float(other_share),
-        "written": w.rows,
-    }
+    override = {"rows": int(rows), "seed": int(seed), "other_share": float(other_share)}
+    manifest["chartevents_override"] = override | {"written": w.rows}
     manifest["counts"]["chartevents"] = w.rows
     writer.write_manifest(
         out, {k: v for k, v in manifest.items() if k not in ("generator", "format")}
