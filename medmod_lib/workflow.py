@@ -4,11 +4,9 @@ Every notebook needs some of: the raw data, the processed EHR folder, the
 linked cohorts, the image cache, and task datasets. Each ``ensure_*`` function
 reuses what an earlier notebook of the same run left in ``output_dir`` when it
 was built from the same inputs with the same settings, and builds it
-otherwise::
+otherwise; :func:`prepare_study` makes the common four calls in one::
 
-    ehr = ensure_processed(ctx.data_root, ctx.output_dir)
-    linked = ensure_linked(ehr, ctx.data_root, ctx.output_dir)
-    cache = ensure_image_cache(ctx.data_root, ctx.output_dir)
+    ehr, linked, cache = prepare_study(ctx.data_root, ctx.output_dir)
     data = task_datasets(linked, ehr, cache, task="in-hospital-mortality", mode="partial")
 
 With ``MEDMOD_PROCESSED_DIR`` set (or ``processed_dir=`` passed), :func:`ensure_processed`
@@ -344,10 +342,10 @@ def prepare_study(
     Examples:
         >>> ehr, linked, cache = prepare_study(ctx.data_root, ctx.output_dir)  # doctest: +SKIP
     """
-    ensure_data(data_root)
-    ehr = ensure_processed(data_root, output_dir)
-    linked = ensure_linked(ehr, data_root, output_dir)
-    return Study(ehr, linked, ensure_image_cache(data_root, output_dir, progress=progress))
+    root = ensure_data(data_root)  # None: $MEDMOD_DATA_ROOT or the synthetic default
+    ehr = ensure_processed(root, output_dir)
+    linked = ensure_linked(ehr, root, output_dir)
+    return Study(ehr, linked, ensure_image_cache(root, output_dir, progress=progress))
 
 
 @dataclass

@@ -154,7 +154,9 @@ def test_prepare_study_is_the_four_calls_in_order(monkeypatch, tmp_path):
     from medmod_lib import workflow
 
     calls = []
-    monkeypatch.setattr(workflow, "ensure_data", lambda root: calls.append(("data", root)))
+    monkeypatch.setattr(
+        workflow, "ensure_data", lambda root: calls.append(("data", root)) or tmp_path / "root"
+    )
     monkeypatch.setattr(
         workflow, "ensure_processed", lambda root, out: calls.append(("processed", root)) or "ehr"
     )
@@ -172,3 +174,4 @@ def test_prepare_study_is_the_four_calls_in_order(monkeypatch, tmp_path):
     assert (ehr, linked, cache) == ("ehr", "linked", "cache")
     assert [c[0] for c in calls] == ["data", "processed", "linked", "cache"]
     assert calls[2] == ("linked", "ehr") and calls[3] == ("cache", False)
+    assert calls[1] == ("processed", tmp_path / "root")  # the root ensure_data resolved

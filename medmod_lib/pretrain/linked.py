@@ -273,10 +273,7 @@ def linked_datasets(
     info = ddp.current()
 
     def build() -> LinkedPairs:
-        root = workflow.ensure_data(data_root)
-        ehr = workflow.ensure_processed(root, output_dir)
-        linked = workflow.ensure_linked(ehr, root, output_dir)
-        cache = workflow.ensure_image_cache(root, output_dir, progress=info.is_main)
+        ehr, linked, cache = workflow.prepare_study(data_root, output_dir, progress=info.is_main)
         return linked_pairs(linked, ehr, cache, PairData(**settings))
 
     if info.is_main:

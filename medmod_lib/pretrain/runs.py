@@ -274,10 +274,7 @@ def ensure_pretrained(
     out = pretrain_dir(output_dir, method, seed)
     wanted = config or PretrainConfig(method=method, seed=seed)
     pairs_settings = pairs or PairData(sample_seed=seed)
-    root = workflow.ensure_data(data_root)
-    ehr = workflow.ensure_processed(root, output_dir)
-    linked = workflow.ensure_linked(ehr, root, output_dir)
-    cache = workflow.ensure_image_cache(root, output_dir, progress=wanted.progress)
+    ehr, linked, cache = workflow.prepare_study(data_root, output_dir, progress=wanted.progress)
     upstream = sources_of(linked, cache)
     if (out / SETTINGS_FILE).is_file() and (out / BEST).is_file() and not force:
         stored = read_settings(out)
