@@ -71,7 +71,8 @@ def text_digest(texts: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def _stat_key(st: os.stat_result) -> list[int]:
+def stat_key(st: os.stat_result) -> list[int]:
+    """``[size, mtime_ns, ctime_ns, inode]``: unchanged, the file's bytes are taken as unchanged."""
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
@@ -86,7 +87,7 @@ def file_record(path: str | Path, previous: Mapping[str, Any] | None = None) -> 
         st = path.stat()
     except OSError as err:
         raise FileNotFoundError(f"Input file {path} cannot be read: {err}") from err
-    key = _stat_key(st)
+    key = stat_key(st)
     same_stat = (
         previous is not None and previous.get("path") == str(path) and previous.get("stat") == key
     )

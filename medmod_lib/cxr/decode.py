@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..artifacts import stat_key
+
 #: The JPEG decoder's DCT scaling (1/2, 1/4, 1/8) stops at >= this many times the
 #: target side before the antialiased resize. 2 (a 1/4 decode of a 2.5k film) is
 #: 2.7x closer to a full decode than 1 (mean |diff| 0.40 vs 1.08 grey levels on the
@@ -80,16 +82,15 @@ class _FileBytes(io.BytesIO):
 
 
 def image_key(path: str) -> list[int] | None:
-    """``[size, mtime_ns, ctime_ns, inode]`` of a file, or None when it does not exist.
+    """:func:`medmod_lib.artifacts.stat_key` of a file, or None when it does not exist.
 
-    The reuse rule of :mod:`medmod_lib.artifacts`: when all four are unchanged the
-    bytes are too (every write moves ``ctime``, and no tool can set it back).
+    The reuse rule of :mod:`medmod_lib.artifacts`: when size, mtime, ctime and inode are
+    unchanged the bytes are too (every write moves ``ctime``; no tool can set it back).
     """
     try:
-        st = os.stat(path)
+        return stat_key(os.stat(path))
     except FileNotFoundError:
         return None
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def build_shard(shard_npy: str, cxr_root: str, paths: list[str], size: int) -> list[dict]:
@@ -108,7 +109,7 @@ def build_shard(shard_npy: str, cxr_root: str, paths: list[str], size: int) -> l
             with open(full, "rb") as fh:
                 data = fh.read()
                 st = os.fstat(fh.fileno())
-            entry["stat"] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            entry["stat"] = stat_key(st)
             entry["sha256"] = hashlib.sha256(data).hexdigest()
             out[row] = decode_resized(_FileBytes(data, full), size)
             entry["status"] = "ok"
