@@ -189,22 +189,27 @@ if mortality in task_list:
         max_samples=max_samples,
         seed=ctx.seed,
     )
-    frozen = EncoderClassifier(  # copies: the library's protocols get the encoders untouched
-        ehr_encoder=copy.deepcopy(pretrained.ehr_encoder),
-        cxr_encoder=copy.deepcopy(pretrained.cxr_encoder),
-        modality="ehr+cxr",
-        num_classes=1,
-        freeze_encoders=True,
-    )
-    x, y = {}, {}
-    for split in ("train", "val", "test"):
-        loader = torch.utils.data.DataLoader(
-            data.eval_view(split), batch_size=batch_size, collate_fn=data.collate
+
+    def frozen_features(encoders, data, desc):
+        """Each split's standardised features (train statistics only) and first label."""
+        frozen = EncoderClassifier(  # copies: the library's protocols get the encoders untouched
+            ehr_encoder=copy.deepcopy(encoders.ehr_encoder),
+            cxr_encoder=copy.deepcopy(encoders.cxr_encoder),
+            modality="ehr+cxr",
+            num_classes=1,
+            freeze_encoders=True,
         )
-        feats = extract_features(frozen, loader, desc=f"features {split}")
-        x[split], y[split] = feats.features, feats.labels[:, 0]
-    mean, std = x["train"].mean(0), x["train"].std(0) + 1e-6  # train statistics only
-    x = {split: (v - mean) / std for split, v in x.items()}
+        x, y = {}, {}
+        for split in ("train", "val", "test"):
+            loader = torch.utils.data.DataLoader(
+                data.eval_view(split), batch_size=batch_size, collate_fn=data.collate
+            )
+            feats = extract_features(frozen, loader, desc=f"{desc} {split}")
+            x[split], y[split] = feats.features, feats.labels[:, 0]
+        mean, std = x["train"].mean(0), x["train"].std(0) + 1e-6
+        return {split: (v - mean) / std for split, v in x.items()}, y
+
+    x, y = frozen_features(pretrained, data, "features")
 
     def fit_logistic(x, y, l2, steps=300):
         """w, b minimising mean BCE(sigmoid(x @ w + b), y) + l2 * |w|^2 (full-batch Adam)."""
@@ -219,13 +224,19 @@ if mortality in task_list:
             opt.step()
         return lambda x: torch.sigmoid(x @ w.detach() + b.detach()).numpy()
 
-    fits = {l2: fit_logistic(x["train"], y["train"], l2) for l2 in (1e-3, 1e-2, 1e-1)}
-    on_val = {l2: auroc(y["val"], f(x["val"]), n_boot=0).value for l2, f in fits.items()}
-    l2 = max(on_val, key=lambda k: np.nan_to_num(on_val[k], nan=-1.0))  # NaN: one-class val
-    by_hand = auroc(y["test"], fits[l2](x["test"]), n_boot=bootstrap, seed=0)
+    def select_probe(x, y, keep=slice(None)):
+        """The fit (on training rows ``keep``) whose penalty scores best on validation."""
+        penalties = (1e-3, 1e-2, 1e-1)
+        fits = {l2: fit_logistic(x["train"][keep], y["train"][keep], l2) for l2 in penalties}
+        on_val = {l2: auroc(y["val"], f(x["val"]), n_boot=0).value for l2, f in fits.items()}
+        l2 = max(on_val, key=lambda k: np.nan_to_num(on_val[k], nan=-1.0))  # NaN: one-class val
+        return fits[l2], l2, on_val[l2]
+
+    probe, l2, val_auroc = select_probe(x, y)
+    by_hand = auroc(y["test"], probe(x["test"]), n_boot=bootstrap, seed=0)
     print(
         f"{x['train'].shape[1]} features, {len(y['train'])} training stays; penalty {l2:g} "
-        f"(validation AUROC {on_val[l2]:.3f})\nby hand: test {by_hand}"
+        f"(validation AUROC {val_auroc:.3f})\nby hand: test {by_hand}"
     )
 else:
     print("add in-hospital-mortality to `tasks` for the probe by hand")
@@ -936,25 +947,9 @@ from tqdm.auto import tqdm
 
 efficiency = pd.DataFrame()
 if mortality in task_list:
-    random_frozen = EncoderClassifier(
-        ehr_encoder=copy.deepcopy(untrained.ehr_encoder),
-        cxr_encoder=copy.deepcopy(untrained.cxr_encoder),
-        modality="ehr+cxr",
-        num_classes=1,
-        freeze_encoders=True,
-    )
-    x_random = {}
-    for split in ("train", "val", "test"):
-        loader = torch.utils.data.DataLoader(
-            datasets[mortality].eval_view(split),
-            batch_size=batch_size,
-            collate_fn=datasets[mortality].collate,
-        )
-        x_random[split] = extract_features(random_frozen, loader, desc=f"random {split}").features
-    mean_r, std_r = x_random["train"].mean(0), x_random["train"].std(0) + 1e-6
-    features_of = {
-        method: x,  # section 3's standardised features of the pretrained encoders
-        "random": {split: (v - mean_r) / std_r for split, v in x_random.items()},
+    features_of = {  # section 3's helpers, on the pretrained and the untrained encoders
+        method: x,
+        "random": frozen_features(untrained, datasets[mortality], "random")[0],
     }
     fits_todo = [
         (encoder, share, draw)
@@ -966,12 +961,8 @@ if mortality in task_list:
     for encoder, share, draw in tqdm(fits_todo, desc="label efficiency", disable=ctx.smoke):
         xs = features_of[encoder]
         keep = label_subset(len(y["train"]), share, seed=draw)
-        fits = {
-            l2: fit_logistic(xs["train"][keep], y["train"][keep], l2) for l2 in (1e-3, 1e-2, 1e-1)
-        }
-        on_val = {l2: auroc(y["val"], f(xs["val"]), n_boot=0).value for l2, f in fits.items()}
-        l2 = max(on_val, key=lambda k: np.nan_to_num(on_val[k], nan=-1.0))
-        test = auroc(y["test"], fits[l2](xs["test"]), n_boot=0).value
+        probe_of_share = select_probe(xs, y, keep)[0]
+        test = auroc(y["test"], probe_of_share(xs["test"]), n_boot=0).value
         points.append(
             {"encoder": encoder, "fraction": share, "draw": draw, "labels": len(keep), "value": test}
         )
