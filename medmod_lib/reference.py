@@ -219,13 +219,13 @@ def phenotype_lookup(phenotype_map: str = "ccs") -> dict:
     return out
 
 
-#: The 14 CheXpert labels in file (alphabetical) order.
 #: Verbal GCS responses charted for an intubated patient, who cannot speak because of
 #: the tube: MetaVision's "No Response-ETT" (MIMIC-IV ``chartevents``) and CareVue's
 #: "1.0 ET/Trach" (MIMIC-III). The one definition of "intubated" in the EHR, used by the
 #: prompts' airway statement and the evaluation's intubation strata.
 INTUBATED_VERBAL_RESPONSES: tuple[str, ...] = ("No Response-ETT", "1.0 ET/Trach")
 
+#: The 14 CheXpert labels in file (alphabetical) order.
 CHEXPERT_LABELS: tuple[str, ...] = (
     "Atelectasis",
     "Cardiomegaly",

@@ -2,8 +2,9 @@
 
 :func:`train_and_evaluate` runs :func:`medmod_lib.training.fit` with the task loss
 (:func:`~medmod_lib.evaluation.heads.task_loss`), a per-epoch validation metric
-(the task's ``TaskSpec.monitor``, :mod:`medmod_lib.tasks`) for epoch selection and early stopping, restores the best epoch
-and turns the test predictions into tidy result rows with bootstrap intervals.
+(the task's ``TaskSpec.monitor``, :mod:`medmod_lib.tasks`) for epoch selection and
+early stopping, restores the best epoch and turns the test predictions into tidy result
+rows with bootstrap intervals.
 :mod:`medmod_lib.evaluation.protocols` builds the models and loaders around it.
 """
 

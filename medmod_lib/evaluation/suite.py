@@ -73,8 +73,7 @@ def evaluate_task(
     Returns:
         ``{result.name: result}`` in training order.
     """
-    if "early" in baselines and (ehr_encoder is None or cxr_encoder is None):
-        raise ValueError("baseline 'early' freezes pretrained encoders; pass both encoders")
+    _check_early(baselines, (ehr_encoder, cxr_encoder))  # before the probes' minutes
     out: dict[str, ProtocolResult] = {}
     if ehr_encoder is not None or cxr_encoder is not None:
         kw = {"ehr_encoder": ehr_encoder, "cxr_encoder": cxr_encoder, "method": method}
@@ -135,8 +134,7 @@ def supervised_baselines(
     Returns:
         ``{name: result}`` in training order.
     """
-    if "early" in names and (pretrained[0] is None or pretrained[1] is None):
-        raise ValueError("baseline 'early' freezes pretrained encoders; pass both encoders")
+    _check_early(names, pretrained)
     trained: dict[str, ProtocolResult] = {}
     for name in ehr_first(names) if cxr_stage1 is not None else names:
         start = time.perf_counter()
@@ -149,6 +147,11 @@ def supervised_baselines(
         if verbose:
             _report(data, trained[name], start)
     return trained
+
+
+def _check_early(names: Sequence[str], pretrained: tuple[Any, Any]) -> None:
+    if "early" in names and (pretrained[0] is None or pretrained[1] is None):
+        raise ValueError("baseline 'early' freezes pretrained encoders; pass both encoders")
 
 
 def _report(data: Any, res: ProtocolResult, start: float) -> None:

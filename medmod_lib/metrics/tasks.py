@@ -75,9 +75,10 @@ def task_metrics(
     """
     task = Task.parse(task)
     kw = {"n_boot": n_boot, "seed": seed, "level": level, "clusters": clusters}
-    if task == Task.LENGTH_OF_STAY:
+    kind = task_spec(task).kind
+    if kind == "multiclass":
         return los_metrics(y_true, y_score, **kw)
-    if task_spec(task).kind == "binary":
+    if kind == "binary":
         y, s = _binary_1d(y_true), _binary_1d(y_score)
         out = ranking_metrics(y, s, **kw)
     else:

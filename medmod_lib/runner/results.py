@@ -3,8 +3,8 @@
 Every notebook that measures something writes one CSV per executed copy to
 ``<output_dir>/results/<name>.csv`` with :func:`save_results`, one row per
 metric, columns :data:`RESULT_COLUMNS` (:data:`REQUIRED_COLUMNS`, then the
-provenance columns, which a notebook of one's own may leave out). The runner concatenates them into
-``reports/<run>/results.csv`` (:func:`combine_results`) and ``05_report`` reads
+provenance columns, which a notebook of one's own may leave out). The runner
+concatenates them into ``reports/<run>/results.csv`` (:func:`combine_results`) and ``05_report`` reads
 that file.
 
 Notebooks that check a headline claim (:mod:`medmod_lib.evaluation.claims`)

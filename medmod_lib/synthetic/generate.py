@@ -234,8 +234,8 @@ def write_chartevents(
     (:data:`~medmod_lib.synthetic.chartevents.OTHER_ITEMS`; most of the real table is
     such items), the 17 variables are charted densely enough for the rest, and each
     chunk is topped up to its share of ``rows`` (the total is ``rows`` plus the table's
-    0.3 % duplicates, or more where the 17 variables alone exceed a chunk's share). Written in chunks of about :data:`CHUNK_ROWS` rows with
-    fast gzip (ISA-L when installed); the next chunk is generated while one is written.
+    0.3 % duplicates, or more where the 17 variables alone exceed a chunk's share).
+    Written in chunks of about :data:`CHUNK_ROWS` rows with fast gzip (ISA-L when installed); the next chunk is generated while one is written.
 
     Returns:
         The path of the written ``chartevents.csv.gz``.
